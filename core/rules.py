@@ -1,0 +1,123 @@
+"""`decide`: the rules that turn a command, given current state, into events.
+
+Pure: it reads state through a `StateView` and returns events, or raises a
+`RequestError` having changed nothing. A result that arrives for an attempt
+that is no longer running (the task was stopped, retried or deleted
+meanwhile) decides to no events: it is late, not wrong.
+"""
+
+from __future__ import annotations
+
+from phonefarm.core.commands import (
+    Command,
+    CompleteTask,
+    CreateTasks,
+    DeleteTask,
+    FailTask,
+    InterruptRunning,
+    MarkDeviceOffline,
+    MarkDeviceOnline,
+    RetryTask,
+    StartTask,
+    StateView,
+    StopTask,
+)
+from phonefarm.core.errors import ConflictError, NotFoundError
+from phonefarm.core.events import (
+    DeviceConnected,
+    DeviceDisconnected,
+    Event,
+    TaskCompleted,
+    TaskCreated,
+    TaskDeleted,
+    TaskFailed,
+    TaskRetried,
+    TaskStarted,
+    TaskStopped,
+)
+from phonefarm.core.task import Task, TaskStatus
+
+
+def decide(state: StateView, command: Command) -> list[Event]:
+    match command:
+        case CreateTasks(specs=specs):
+            first_id = state.next_task_id()
+            return [
+                TaskCreated(
+                    task_id=first_id + offset,
+                    serial=spec.serial,
+                    username=spec.username,
+                    platform=spec.platform,
+                    script_name=spec.script_name,
+                    script_config=spec.script_config,
+                    source=spec.source,
+                    enable_multi_account=spec.enable_multi_account,
+                    start_time=spec.start_time,
+                    scheduled_at_us=spec.scheduled_at_us,
+                    min_interval=spec.min_interval,
+                    max_interval=spec.max_interval,
+                )
+                for offset, spec in enumerate(specs)
+            ]
+        case StartTask(task_id=task_id, serial=serial):
+            task = _existing(state, task_id)
+            if task.status is not TaskStatus.PENDING:
+                raise ConflictError(f"task {task_id} is {task.status.text}, not pending")
+            return [TaskStarted(task_id=task_id, serial=serial, attempt=task.attempts)]
+        case CompleteTask(task_id=task_id, attempt=attempt):
+            if not _is_running_attempt(state.task(task_id), attempt):
+                return []
+            return [TaskCompleted(task_id=task_id, attempt=attempt)]
+        case FailTask(task_id=task_id, attempt=attempt, error=error):
+            if not _is_running_attempt(state.task(task_id), attempt):
+                return []
+            return [TaskFailed(task_id=task_id, attempt=attempt, error=error)]
+        case StopTask(task_id=task_id, reason=reason):
+            task = _existing(state, task_id)
+            if task.status is TaskStatus.COMPLETED:
+                raise ConflictError(f"task {task_id} is completed and cannot be stopped")
+            if task.status is TaskStatus.FAILED:
+                return []
+            return [TaskStopped(task_id=task_id, reason=reason)]
+        case RetryTask(task_id=task_id):
+            task = _existing(state, task_id)
+            if task.status is not TaskStatus.FAILED:
+                raise ConflictError(
+                    f"task {task_id} is {task.status.text}; only failed tasks are retried"
+                )
+            return [TaskRetried(task_id=task_id, attempt=task.attempts + 1)]
+        case DeleteTask(task_id=task_id):
+            task = _existing(state, task_id)
+            stop: list[Event] = []
+            if task.status is TaskStatus.RUNNING:
+                stop = [TaskStopped(task_id=task_id, reason="stopped by user")]
+            return [*stop, TaskDeleted(task_id=task_id)]
+        case InterruptRunning(reason=reason):
+            return [
+                TaskFailed(task_id=task.id, attempt=task.attempts, error=reason)
+                for task in state.running_tasks()
+            ]
+        case MarkDeviceOnline(serial=serial, model=model, driver=driver):
+            known = state.device(serial)
+            if known and known.online and (known.model, known.driver) == (model, driver):
+                return []
+            return [DeviceConnected(serial=serial, model=model, driver=driver)]
+        case MarkDeviceOffline(serial=serial, reason=reason):
+            known = state.device(serial)
+            if known is None or not known.online:
+                return []
+            return [DeviceDisconnected(serial=serial, reason=reason)]
+    raise TypeError(f"unknown command {command!r}")
+
+
+def _existing(state: StateView, task_id: int) -> Task:
+    task = state.task(task_id)
+    if task is None:
+        raise NotFoundError("task", task_id)
+    return task
+
+
+def _is_running_attempt(task: Task | None, attempt: int) -> bool:
+    return (
+        task is not None and task.status is TaskStatus.RUNNING and task.attempts == attempt
+    )

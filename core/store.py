@@ -1,0 +1,363 @@
+"""The LMDB store: the event log and its projections in one environment.
+
+Synchronous by design: `apply` runs one batch of commands in ONE write
+transaction (decide, append, project, commit with fsync) and is meant to be
+called from a single worker thread, the writer's. Reads open their own
+short read-only transactions and may run in any thread, beside a write.
+
+Durability: `sync=True` makes LMDB fdatasync the data file and meta page on
+every commit, so `apply` returning means the batch is on disk. Atomicity
+holds per transaction; a command that `decide` rejects writes nothing,
+while the other commands of its batch still commit.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import lmdb
+
+from phonefarm.core import keys
+from phonefarm.core.codec import decode_record, encode_event, pack_u64, unpack_u64
+from phonefarm.core.commands import Command, Device, StateView
+from phonefarm.core.errors import (
+    PhonefarmError,
+    RequestError,
+    StoreError,
+    StoreFullError,
+    StoreLockedError,
+)
+from phonefarm.core.events import Recorded
+from phonefarm.core.gate import ResizeGate
+from phonefarm.core.projections import (
+    DATABASE_NAMES,
+    META_NEXT_TASK_ID,
+    META_SCHEMA_VERSION,
+    Databases,
+    Projector,
+    read_counter,
+    read_device,
+    read_devices,
+    read_meta_int,
+    read_task,
+)
+from phonefarm.core.projections import META_LAST_SEQ as _META_LAST_SEQ
+from phonefarm.core.rules import decide
+from phonefarm.core.task import Task, TaskStatus
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+DEFAULT_MAP_SIZE_BYTES = 1 << 40  # address space only; LMDB reserves, not allocates
+LOCK_FILE_NAME = "phonefarm.lock"
+
+Outcome = list[Recorded] | RequestError
+"""A command's result in a batch: its committed events, or why it was refused."""
+
+T = TypeVar("T")
+
+
+class Store:
+    """One data directory: open it with `Store.open`, close it when done."""
+
+    def __init__(self, env: lmdb.Environment, dbs: Databases, lock_fd: int | None) -> None:
+        self._env = env
+        self._dbs = dbs
+        self._lock_fd = lock_fd
+        self._gate = ResizeGate()
+        self.path = Path(env.path())
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        map_size: int = DEFAULT_MAP_SIZE_BYTES,
+        readonly: bool = False,
+    ) -> Store:
+        """Open (creating if needed) the store in a data directory.
+
+        A writable open takes the directory's lock file; raises
+        `StoreLockedError` if another process holds it, `StoreError` if the
+        directory cannot be used.
+        """
+        data_dir = Path(path)
+        lock_fd = None
+        try:
+            if not readonly:
+                data_dir.mkdir(parents=True, exist_ok=True)
+                lock_fd = _lock_directory(data_dir)
+            env = lmdb.open(
+                str(data_dir),
+                map_size=map_size,
+                max_dbs=len(DATABASE_NAMES),
+                readonly=readonly,
+                lock=True,
+                sync=True,
+                metasync=True,
+            )
+        except lmdb.Error as exc:
+            _unlock(lock_fd)
+            raise StoreError(f"cannot open store in {data_dir}: {exc}") from exc
+        except OSError as exc:
+            _unlock(lock_fd)
+            raise StoreError(f"cannot use data directory {data_dir}: {exc.strerror}") from exc
+        stale = env.reader_check()
+        if stale:
+            log.warning("cleared stale reader slots count=%d", stale)
+        try:
+            with env.begin(write=not readonly) as txn:
+                dbs = Databases(
+                    *(env.open_db(name.encode(), txn=txn, create=not readonly)
+                      for name in DATABASE_NAMES)
+                )
+                if not readonly:
+                    _check_schema(txn, dbs)
+        except lmdb.NotFoundError as exc:
+            env.close()
+            raise StoreError(f"no phonefarm store in {data_dir}") from exc
+        except PhonefarmError:
+            env.close()
+            _unlock(lock_fd)
+            raise
+        return cls(env, dbs, lock_fd)
+
+    @property
+    def map_size_bytes(self) -> int:
+        return self._env.info()["map_size"]
+
+    def close(self) -> None:
+        self._env.close()
+        _unlock(self._lock_fd)
+        self._lock_fd = None
+
+    # -- writing ---------------------------------------------------------
+
+    def apply(self, commands: Sequence[Command], now_us: int) -> list[Outcome]:
+        """Decide and commit a batch of commands in one durable transaction.
+
+        Returns one outcome per command, in order. Raises `StoreFullError`
+        or `StoreError` if the batch could not be committed; then nothing
+        of it was written. Grows the map and retries when it is full.
+        """
+        while True:
+            try:
+                with self._gate.shared():
+                    return self._apply_once(commands, now_us)
+            except lmdb.MapFullError:
+                self._grow_map()
+            except lmdb.Error as exc:
+                raise _store_error(exc) from exc
+
+    def _apply_once(self, commands: Sequence[Command], now_us: int) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        with self._env.begin(write=True) as txn:
+            view = _TxnView(txn, self._dbs)
+            projector = Projector(txn, self._dbs)
+            seq = read_meta_int(txn, self._dbs, _META_LAST_SEQ, 0)
+            for command in commands:
+                try:
+                    events = decide(view, command)
+                except RequestError as exc:
+                    outcomes.append(exc)
+                    continue
+                recorded = []
+                for event in events:
+                    seq += 1
+                    record = Recorded(seq=seq, at_us=now_us, event=event)
+                    txn.put(pack_u64(seq), encode_event(now_us, event), db=self._dbs.events)
+                    projector.apply(record)
+                    recorded.append(record)
+                outcomes.append(recorded)
+        return outcomes
+
+    def _grow_map(self) -> None:
+        with self._gate.exclusive():
+            new_size = self._env.info()["map_size"] * 2
+            self._env.set_mapsize(new_size)
+        log.info("store map grown map_size_bytes=%d", new_size)
+
+    # -- reading ---------------------------------------------------------
+
+    def _read(self, fn: Callable[[lmdb.Transaction], T]) -> T:
+        """Run `fn` in a read transaction, adopting a map another process grew."""
+        while True:
+            try:
+                with self._gate.shared(), self._env.begin() as txn:
+                    return fn(txn)
+            except lmdb.MapResizedError:
+                with self._gate.exclusive():
+                    self._env.set_mapsize(0)
+
+    def task(self, task_id: int) -> Task | None:
+        return self._read(lambda txn: read_task(txn, self._dbs, task_id))
+
+    def list_tasks(
+        self, filters: dict[str, object], *, offset: int, limit: int
+    ) -> tuple[list[Task], int]:
+        """Return one page of tasks matching every filter, newest first, and the total."""
+        prefix = keys.filter_prefix(filters)
+
+        def page(txn: lmdb.Transaction) -> tuple[list[Task], int]:
+            total = read_counter(txn, self._dbs, prefix)
+            if offset >= total:
+                return [], total
+            cursor = txn.cursor(db=self._dbs.task_index)
+            found = cursor.set_range(prefix)
+            for _ in range(offset):
+                found = found and cursor.next()
+            tasks: list[Task] = []
+            while found and len(tasks) < limit:
+                key = cursor.key()
+                if not key.startswith(prefix):
+                    break
+                task = read_task(txn, self._dbs, keys.task_id_of_index_key(key))
+                if task is not None:
+                    tasks.append(task)
+                found = cursor.next()
+            return tasks, total
+
+        return self._read(page)
+
+    def stats(self) -> dict[str, int]:
+        """Counts of all tasks and of each status."""
+
+        def counts(txn: lmdb.Transaction) -> dict[str, int]:
+            result = {"total": read_counter(txn, self._dbs, keys.filter_prefix({}))}
+            for status in TaskStatus:
+                prefix = keys.filter_prefix({"status": int(status)})
+                result[status.text] = read_counter(txn, self._dbs, prefix)
+            return result
+
+        return self._read(counts)
+
+    def next_due(self, serial: str) -> tuple[int, int] | None:
+        """The serial's pending task due first, as (scheduled_at_us, task_id)."""
+        prefix = keys.serial_prefix(serial)
+
+        def first(txn: lmdb.Transaction) -> tuple[int, int] | None:
+            cursor = txn.cursor(db=self._dbs.due)
+            if cursor.set_range(prefix) and cursor.key().startswith(prefix):
+                return keys.parse_due_key(cursor.key())
+            return None
+
+        return self._read(first)
+
+    def device(self, serial: str) -> Device | None:
+        return self._read(lambda txn: read_device(txn, self._dbs, serial))
+
+    def devices(self) -> list[Device]:
+        return self._read(lambda txn: read_devices(txn, self._dbs))
+
+    def last_seq(self) -> int:
+        return self._read(lambda txn: read_meta_int(txn, self._dbs, _META_LAST_SEQ, 0))
+
+    def events_after(self, seq: int, limit: int) -> list[Recorded]:
+        """Up to `limit` events with a sequence number above `seq`, in log order."""
+
+        def walk(txn: lmdb.Transaction) -> list[Recorded]:
+            cursor = txn.cursor(db=self._dbs.events)
+            result: list[Recorded] = []
+            if not cursor.set_range(pack_u64(seq + 1)):
+                return result
+            for key, value in cursor:
+                result.append(decode_record(key, value))
+                if len(result) >= limit:
+                    break
+            return result
+
+        return self._read(walk)
+
+    def task_history(self, task_id: int) -> list[Recorded]:
+        """Every event of one task, deleted tasks included, in log order."""
+        prefix = pack_u64(task_id)
+
+        def walk(txn: lmdb.Transaction) -> list[Recorded]:
+            cursor = txn.cursor(db=self._dbs.history)
+            result: list[Recorded] = []
+            if not cursor.set_range(prefix):
+                return result
+            for key in cursor.iternext(keys=True, values=False):
+                if not key.startswith(prefix):
+                    break
+                seq_key = key[8:]
+                result.append(decode_record(seq_key, txn.get(seq_key, db=self._dbs.events)))
+            return result
+
+        return self._read(walk)
+
+    def iter_events(self, batch_size: int = 1000) -> Iterator[Recorded]:
+        """Every event in log order, read in batches of short transactions."""
+        after = 0
+        while batch := self.events_after(after, batch_size):
+            yield from batch
+            after = batch[-1].seq
+
+
+class _TxnView(StateView):
+    """The state `decide` reads: the open write transaction, own writes included."""
+
+    def __init__(self, txn: lmdb.Transaction, dbs: Databases) -> None:
+        self._txn = txn
+        self._dbs = dbs
+
+    def task(self, task_id: int) -> Task | None:
+        return read_task(self._txn, self._dbs, task_id)
+
+    def next_task_id(self) -> int:
+        return read_meta_int(self._txn, self._dbs, META_NEXT_TASK_ID, 1)
+
+    def running_tasks(self) -> list[Task]:
+        prefix = keys.filter_prefix({"status": int(TaskStatus.RUNNING)})
+        cursor = self._txn.cursor(db=self._dbs.task_index)
+        tasks = []
+        found = cursor.set_range(prefix)
+        while found and cursor.key().startswith(prefix):
+            task = read_task(self._txn, self._dbs, keys.task_id_of_index_key(cursor.key()))
+            if task is not None:
+                tasks.append(task)
+            found = cursor.next()
+        return tasks
+
+    def device(self, serial: str) -> Device | None:
+        return read_device(self._txn, self._dbs, serial)
+
+
+def _check_schema(txn: lmdb.Transaction, dbs: Databases) -> None:
+    raw = txn.get(META_SCHEMA_VERSION, db=dbs.meta)
+    if raw is None:
+        txn.put(META_SCHEMA_VERSION, pack_u64(SCHEMA_VERSION), db=dbs.meta)
+        return
+    found = unpack_u64(raw)
+    if found > SCHEMA_VERSION:
+        raise StoreError(
+            f"store schema version {found} is newer than this phonefarm's {SCHEMA_VERSION}"
+        )
+
+
+def _lock_directory(data_dir: Path) -> int:
+    fd = os.open(data_dir / LOCK_FILE_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise StoreLockedError(str(data_dir)) from exc
+    return fd
+
+
+def _unlock(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)
+
+
+def _store_error(exc: lmdb.Error) -> StoreError:
+    if getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in str(exc):
+        return StoreFullError("no space left on device")
+    return StoreError(str(exc))

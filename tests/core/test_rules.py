@@ -1,0 +1,155 @@
+"""The rules as given events → command → expected events."""
+
+import pytest
+from factories import MemoryState, created_event, spec
+
+from phonefarm.core.commands import (
+    CompleteTask,
+    CreateTasks,
+    DeleteTask,
+    FailTask,
+    InterruptRunning,
+    MarkDeviceOffline,
+    MarkDeviceOnline,
+    RetryTask,
+    StartTask,
+    StopTask,
+)
+from phonefarm.core.errors import ConflictError, NotFoundError
+from phonefarm.core.events import (
+    DeviceConnected,
+    DeviceDisconnected,
+    TaskCompleted,
+    TaskDeleted,
+    TaskFailed,
+    TaskRetried,
+    TaskStarted,
+    TaskStopped,
+)
+from phonefarm.core.rules import decide
+from phonefarm.core.task import TaskStatus
+
+STARTED = TaskStarted(task_id=1, serial="S1", attempt=1)
+FAILED = TaskFailed(task_id=1, attempt=1, error="element not found: Post button")
+
+
+def given(*events):
+    return MemoryState(list(events))
+
+
+def test_create_numbers_tasks_after_the_last_id():
+    state = given(created_event(1), created_event(2))
+    events = decide(state, CreateTasks([spec("S1"), spec("S2")]))
+    assert [(e.task_id, e.serial) for e in events] == [(3, "S1"), (4, "S2")]
+
+
+def test_create_with_no_specs_decides_nothing():
+    assert decide(given(), CreateTasks([])) == []
+
+
+def test_start_a_pending_task():
+    assert decide(given(created_event(1)), StartTask(1, "S1")) == [STARTED]
+
+
+@pytest.mark.parametrize("history", [[STARTED], [STARTED, FAILED]])
+def test_start_refuses_a_task_that_is_not_pending(history):
+    with pytest.raises(ConflictError):
+        decide(given(created_event(1), *history), StartTask(1, "S1"))
+
+
+def test_start_an_unknown_task_is_not_found():
+    with pytest.raises(NotFoundError):
+        decide(given(), StartTask(7, "S1"))
+
+
+def test_complete_the_running_attempt():
+    state = given(created_event(1), STARTED)
+    assert decide(state, CompleteTask(1, 1)) == [TaskCompleted(task_id=1, attempt=1)]
+
+
+def test_fail_the_running_attempt():
+    state = given(created_event(1), STARTED)
+    assert decide(state, FailTask(1, 1, FAILED.error)) == [FAILED]
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        [],  # still pending
+        [STARTED, TaskStopped(task_id=1, reason="stopped by user")],
+        [STARTED, FAILED, TaskRetried(task_id=1, attempt=2)],  # an older attempt
+        [STARTED, TaskDeleted(task_id=1)],
+    ],
+)
+def test_a_late_result_is_ignored(history):
+    state = given(created_event(1), *history)
+    assert decide(state, CompleteTask(1, 1)) == []
+    assert decide(state, FailTask(1, 1, "boom")) == []
+
+
+@pytest.mark.parametrize("history", [[], [STARTED]])
+def test_stop_a_pending_or_running_task(history):
+    state = given(created_event(1), *history)
+    assert decide(state, StopTask(1)) == [TaskStopped(task_id=1, reason="stopped by user")]
+
+
+def test_stop_a_failed_task_changes_nothing():
+    assert decide(given(created_event(1), STARTED, FAILED), StopTask(1)) == []
+
+
+def test_stop_a_completed_task_is_a_conflict():
+    state = given(created_event(1), STARTED, TaskCompleted(task_id=1, attempt=1))
+    with pytest.raises(ConflictError):
+        decide(state, StopTask(1))
+
+
+def test_retry_a_failed_task_adds_an_attempt():
+    state = given(created_event(1), STARTED, FAILED)
+    assert decide(state, RetryTask(1)) == [TaskRetried(task_id=1, attempt=2)]
+
+
+@pytest.mark.parametrize("history", [[], [STARTED], [STARTED, TaskCompleted(task_id=1, attempt=1)]])
+def test_retry_refuses_a_task_that_has_not_failed(history):
+    with pytest.raises(ConflictError):
+        decide(given(created_event(1), *history), RetryTask(1))
+
+
+def test_delete_a_running_task_stops_it_first():
+    events = decide(given(created_event(1), STARTED), DeleteTask(1))
+    assert events == [TaskStopped(task_id=1, reason="stopped by user"), TaskDeleted(task_id=1)]
+
+
+def test_delete_a_pending_task_is_a_tombstone_only():
+    assert decide(given(created_event(1)), DeleteTask(1)) == [TaskDeleted(task_id=1)]
+
+
+def test_delete_twice_is_not_found():
+    with pytest.raises(NotFoundError):
+        decide(given(created_event(1), TaskDeleted(task_id=1)), DeleteTask(1))
+
+
+def test_interrupt_fails_only_running_tasks():
+    state = given(created_event(1), created_event(2), STARTED)
+    events = decide(state, InterruptRunning("interrupted by restart"))
+    assert events == [TaskFailed(task_id=1, attempt=1, error="interrupted by restart")]
+
+
+def test_device_online_is_recorded_once():
+    connected = DeviceConnected(serial="S1", model="Pixel", driver="adb")
+    assert decide(given(), MarkDeviceOnline("S1", "Pixel", "adb")) == [connected]
+    assert decide(given(connected), MarkDeviceOnline("S1", "Pixel", "adb")) == []
+
+
+def test_device_offline_only_when_it_was_online():
+    connected = DeviceConnected(serial="S1", model="Pixel", driver="adb")
+    lost = DeviceDisconnected(serial="S1", reason="unplugged")
+    assert decide(given(), MarkDeviceOffline("S1", "unplugged")) == []
+    assert decide(given(connected), MarkDeviceOffline("S1", "unplugged")) == [lost]
+    assert decide(given(connected, lost), MarkDeviceOffline("S1", "unplugged")) == []
+
+
+def test_evolve_follows_a_whole_attempt_cycle():
+    state = given(created_event(1), STARTED, FAILED, TaskRetried(task_id=1, attempt=2))
+    task = state.task(1)
+    assert (task.status, task.attempts, task.error) == (TaskStatus.PENDING, 2, None)
+    assert task.started_at_us is None and task.finished_at_us is None
