@@ -22,7 +22,7 @@ from phonefarm.core.events import CURRENT_EVENT_TYPES, Event, Recorded
 # core/events.py for when that is.
 LEGACY_EVENT_TYPES: dict[type[Event], Callable[[Any], Event]] = {}
 
-_DecodableEvent = Union[(*CURRENT_EVENT_TYPES, *LEGACY_EVENT_TYPES)]  # noqa: UP007
+_DecodableEvent = Union[(*CURRENT_EVENT_TYPES, *LEGACY_EVENT_TYPES)]
 
 
 class _Stored(msgspec.Struct, frozen=True, kw_only=True):

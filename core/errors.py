@@ -78,7 +78,9 @@ class StoreFullError(StoreError):
 class StoreLockedError(StoreError):
     def __init__(self, path: str) -> None:
         self.path = path
-        super().__init__(f"data directory {path} is in use by another phonefarm process")
+        super().__init__(
+            f"data directory {path} is in use by another phonefarm process"
+        )
 
 
 class DeviceError(PhonefarmError):
@@ -132,3 +134,18 @@ class UploadTimeoutError(ScriptError):
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         super().__init__(f"upload not finished after {timeout_s:g} s")
+
+
+class InvalidScriptNameError(MissingScriptNameError):
+    """`script_name` is present but not a non-empty string (still 40002)."""
+
+    def __init__(self) -> None:
+        RequestError.__init__(self, "script_name must be a non-empty string")
+
+
+class BodyTooLargeError(RequestError):
+    """The request body is over the server's limit (41301)."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit_bytes = limit_bytes
+        super().__init__(f"request body is larger than {limit_bytes} bytes")

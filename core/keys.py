@@ -41,7 +41,9 @@ def filter_prefix(filters: dict[str, object]) -> bytes:
     return _encode([mask, *values])
 
 
-def task_prefixes(values: tuple[object, ...], *, status_only: bool = False) -> Iterator[bytes]:
+def task_prefixes(
+    values: tuple[object, ...], *, status_only: bool = False
+) -> Iterator[bytes]:
     """Yield the prefixes a task with these filter values is listed under.
 
     With `status_only`, only the combinations that include status: the ones

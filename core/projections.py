@@ -87,7 +87,9 @@ def read_counter(txn: lmdb.Transaction, dbs: Databases, prefix: bytes) -> int:
     return 0 if raw is None else unpack_u64(raw)
 
 
-def read_meta_int(txn: lmdb.Transaction, dbs: Databases, key: bytes, default: int) -> int:
+def read_meta_int(
+    txn: lmdb.Transaction, dbs: Databases, key: bytes, default: int
+) -> int:
     raw = txn.get(key, db=dbs.meta)
     return default if raw is None else unpack_u64(raw)
 
@@ -103,7 +105,9 @@ class Projector:
         event = record.event
         task_id = record.task_id
         if task_id is not None:
-            self._txn.put(keys.history_key(task_id, record.seq), b"", db=self._dbs.history)
+            self._txn.put(
+                keys.history_key(task_id, record.seq), b"", db=self._dbs.history
+            )
         match event:
             case TaskCreated():
                 self._add_task(created(record))
@@ -112,7 +116,9 @@ class Projector:
                 if task is not None:
                     self._remove_task(task)
             case DeviceConnected(serial=serial, model=model, driver=driver):
-                self._put_device(Device(serial=serial, model=model, driver=driver, online=True))
+                self._put_device(
+                    Device(serial=serial, model=model, driver=driver, online=True)
+                )
             case DeviceDisconnected(serial=serial):
                 known = read_device(self._txn, self._dbs, serial)
                 if known is not None:

@@ -38,7 +38,8 @@ from phonefarm.core.events import (
 from phonefarm.core.task import Task, TaskStatus
 
 
-def decide(state: StateView, command: Command) -> list[Event]:
+def decide(state: StateView, command: Command, *, now_us: int) -> list[Event]:
+    """Decide one command at `now_us`, the instant its transaction commits."""
     match command:
         case CreateTasks(specs=specs):
             first_id = state.next_task_id()
@@ -53,7 +54,10 @@ def decide(state: StateView, command: Command) -> list[Event]:
                     source=spec.source,
                     enable_multi_account=spec.enable_multi_account,
                     start_time=spec.start_time,
-                    scheduled_at_us=spec.scheduled_at_us,
+                    # "As soon as possible" was read from the clock when the
+                    # request was validated, a moment before this commit; a
+                    # task is never due before it exists.
+                    scheduled_at_us=max(spec.scheduled_at_us, now_us),
                     min_interval=spec.min_interval,
                     max_interval=spec.max_interval,
                 )
@@ -62,7 +66,9 @@ def decide(state: StateView, command: Command) -> list[Event]:
         case StartTask(task_id=task_id, serial=serial):
             task = _existing(state, task_id)
             if task.status is not TaskStatus.PENDING:
-                raise ConflictError(f"task {task_id} is {task.status.text}, not pending")
+                raise ConflictError(
+                    f"task {task_id} is {task.status.text}, not pending"
+                )
             return [TaskStarted(task_id=task_id, serial=serial, attempt=task.attempts)]
         case CompleteTask(task_id=task_id, attempt=attempt):
             if not _is_running_attempt(state.task(task_id), attempt):
@@ -75,7 +81,9 @@ def decide(state: StateView, command: Command) -> list[Event]:
         case StopTask(task_id=task_id, reason=reason):
             task = _existing(state, task_id)
             if task.status is TaskStatus.COMPLETED:
-                raise ConflictError(f"task {task_id} is completed and cannot be stopped")
+                raise ConflictError(
+                    f"task {task_id} is completed and cannot be stopped"
+                )
             if task.status is TaskStatus.FAILED:
                 return []
             return [TaskStopped(task_id=task_id, reason=reason)]
@@ -83,7 +91,7 @@ def decide(state: StateView, command: Command) -> list[Event]:
             task = _existing(state, task_id)
             if task.status is not TaskStatus.FAILED:
                 raise ConflictError(
-                    f"task {task_id} is {task.status.text}; only failed tasks are retried"
+                    f"task {task_id} is {task.status.text}; only failed tasks retry"
                 )
             return [TaskRetried(task_id=task_id, attempt=task.attempts + 1)]
         case DeleteTask(task_id=task_id):
@@ -99,7 +107,11 @@ def decide(state: StateView, command: Command) -> list[Event]:
             ]
         case MarkDeviceOnline(serial=serial, model=model, driver=driver):
             known = state.device(serial)
-            if known and known.online and (known.model, known.driver) == (model, driver):
+            if (
+                known
+                and known.online
+                and (known.model, known.driver) == (model, driver)
+            ):
                 return []
             return [DeviceConnected(serial=serial, model=model, driver=driver)]
         case MarkDeviceOffline(serial=serial, reason=reason):
@@ -119,5 +131,7 @@ def _existing(state: StateView, task_id: int) -> Task:
 
 def _is_running_attempt(task: Task | None, attempt: int) -> bool:
     return (
-        task is not None and task.status is TaskStatus.RUNNING and task.attempts == attempt
+        task is not None
+        and task.status is TaskStatus.RUNNING
+        and task.attempts == attempt
     )

@@ -18,7 +18,6 @@ import fcntl
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -49,6 +48,8 @@ from phonefarm.core.projections import (
     read_task,
 )
 from phonefarm.core.projections import META_LAST_SEQ as _META_LAST_SEQ
+from phonefarm.core.rebuild import Difference, Progress, rebuild_in_place
+from phonefarm.core.rebuild import check as check_projections
 from phonefarm.core.rules import decide
 from phonefarm.core.task import Task, TaskStatus
 
@@ -67,7 +68,9 @@ T = TypeVar("T")
 class Store:
     """One data directory: open it with `Store.open`, close it when done."""
 
-    def __init__(self, env: lmdb.Environment, dbs: Databases, lock_fd: int | None) -> None:
+    def __init__(
+        self, env: lmdb.Environment, dbs: Databases, lock_fd: int | None
+    ) -> None:
         self._env = env
         self._dbs = dbs
         self._lock_fd = lock_fd
@@ -94,37 +97,19 @@ class Store:
             if not readonly:
                 data_dir.mkdir(parents=True, exist_ok=True)
                 lock_fd = _lock_directory(data_dir)
-            env = lmdb.open(
-                str(data_dir),
-                map_size=map_size,
-                max_dbs=len(DATABASE_NAMES),
-                readonly=readonly,
-                lock=True,
-                sync=True,
-                metasync=True,
-            )
+            env, dbs = _open_environment(data_dir, map_size=map_size, readonly=readonly)
+        except lmdb.NotFoundError as exc:
+            _unlock(lock_fd)
+            raise StoreError(f"no phonefarm store in {data_dir}") from exc
         except lmdb.Error as exc:
             _unlock(lock_fd)
             raise StoreError(f"cannot open store in {data_dir}: {exc}") from exc
         except OSError as exc:
             _unlock(lock_fd)
-            raise StoreError(f"cannot use data directory {data_dir}: {exc.strerror}") from exc
-        stale = env.reader_check()
-        if stale:
-            log.warning("cleared stale reader slots count=%d", stale)
-        try:
-            with env.begin(write=not readonly) as txn:
-                dbs = Databases(
-                    *(env.open_db(name.encode(), txn=txn, create=not readonly)
-                      for name in DATABASE_NAMES)
-                )
-                if not readonly:
-                    _check_schema(txn, dbs)
-        except lmdb.NotFoundError as exc:
-            env.close()
-            raise StoreError(f"no phonefarm store in {data_dir}") from exc
+            raise StoreError(
+                f"cannot use data directory {data_dir}: {exc.strerror}"
+            ) from exc
         except PhonefarmError:
-            env.close()
             _unlock(lock_fd)
             raise
         return cls(env, dbs, lock_fd)
@@ -164,7 +149,7 @@ class Store:
             seq = read_meta_int(txn, self._dbs, _META_LAST_SEQ, 0)
             for command in commands:
                 try:
-                    events = decide(view, command)
+                    events = decide(view, command, now_us=now_us)
                 except RequestError as exc:
                     outcomes.append(exc)
                     continue
@@ -172,7 +157,9 @@ class Store:
                 for event in events:
                     seq += 1
                     record = Recorded(seq=seq, at_us=now_us, event=event)
-                    txn.put(pack_u64(seq), encode_event(now_us, event), db=self._dbs.events)
+                    txn.put(
+                        pack_u64(seq), encode_event(now_us, event), db=self._dbs.events
+                    )
                     projector.apply(record)
                     recorded.append(record)
                 outcomes.append(recorded)
@@ -183,6 +170,23 @@ class Store:
             new_size = self._env.info()["map_size"] * 2
             self._env.set_mapsize(new_size)
         log.info("store map grown map_size_bytes=%d", new_size)
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Replace every projection with a replay of the log; return the event count."""
+        while True:
+            try:
+                with self._gate.shared():
+                    return rebuild_in_place(self._env, self._dbs, progress)
+            except lmdb.MapFullError:
+                self._grow_map()
+            except lmdb.Error as exc:
+                raise _store_error(exc) from exc
+
+    def check(self, progress: Progress | None = None) -> list[Difference]:
+        """Compare the projections with a replay of the log; [] when they agree."""
+        return self._read(
+            lambda txn: check_projections(txn, self._dbs, _open_scratch, progress)
+        )
 
     # -- reading ---------------------------------------------------------
 
@@ -202,7 +206,7 @@ class Store:
     def list_tasks(
         self, filters: dict[str, object], *, offset: int, limit: int
     ) -> tuple[list[Task], int]:
-        """Return one page of tasks matching every filter, newest first, and the total."""
+        """One page of the tasks matching every filter, newest first, and the total."""
         prefix = keys.filter_prefix(filters)
 
         def page(txn: lmdb.Transaction) -> tuple[list[Task], int]:
@@ -288,7 +292,9 @@ class Store:
                 if not key.startswith(prefix):
                     break
                 seq_key = key[8:]
-                result.append(decode_record(seq_key, txn.get(seq_key, db=self._dbs.events)))
+                result.append(
+                    decode_record(seq_key, txn.get(seq_key, db=self._dbs.events))
+                )
             return result
 
         return self._read(walk)
@@ -320,7 +326,9 @@ class _TxnView(StateView):
         tasks = []
         found = cursor.set_range(prefix)
         while found and cursor.key().startswith(prefix):
-            task = read_task(self._txn, self._dbs, keys.task_id_of_index_key(cursor.key()))
+            task = read_task(
+                self._txn, self._dbs, keys.task_id_of_index_key(cursor.key())
+            )
             if task is not None:
                 tasks.append(task)
             found = cursor.next()
@@ -328,6 +336,47 @@ class _TxnView(StateView):
 
     def device(self, serial: str) -> Device | None:
         return read_device(self._txn, self._dbs, serial)
+
+
+def _open_environment(
+    data_dir: Path, *, map_size: int, readonly: bool, sync: bool = True
+) -> tuple[lmdb.Environment, Databases]:
+    env = lmdb.open(
+        str(data_dir),
+        map_size=map_size,
+        max_dbs=len(DATABASE_NAMES),
+        readonly=readonly,
+        lock=True,
+        sync=sync,
+        metasync=sync,
+    )
+    try:
+        stale = env.reader_check()
+        if stale:
+            log.warning("cleared stale reader slots count=%d", stale)
+        if readonly:
+            # A handle opened inside a read transaction dies with it (py-lmdb
+            # aborts read transactions on exit), so let open_db run its own.
+            dbs = Databases(
+                *(env.open_db(name.encode(), create=False) for name in DATABASE_NAMES)
+            )
+        else:
+            with env.begin(write=True) as txn:
+                dbs = Databases(
+                    *(env.open_db(name.encode(), txn=txn) for name in DATABASE_NAMES)
+                )
+                _check_schema(txn, dbs)
+    except BaseException:
+        env.close()
+        raise
+    return env, dbs
+
+
+def _open_scratch(path: Path) -> tuple[lmdb.Environment, Databases]:
+    """A throwaway environment for `check`; it need not survive a crash."""
+    return _open_environment(
+        path, map_size=DEFAULT_MAP_SIZE_BYTES, readonly=False, sync=False
+    )
 
 
 def _check_schema(txn: lmdb.Transaction, dbs: Databases) -> None:
@@ -338,7 +387,7 @@ def _check_schema(txn: lmdb.Transaction, dbs: Databases) -> None:
     found = unpack_u64(raw)
     if found > SCHEMA_VERSION:
         raise StoreError(
-            f"store schema version {found} is newer than this phonefarm's {SCHEMA_VERSION}"
+            f"store schema {found} is newer than this phonefarm's ({SCHEMA_VERSION})"
         )
 
 

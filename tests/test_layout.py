@@ -35,4 +35,3 @@ def test_every_subpackage_is_listed_in_pyproject():
             relative = folder.relative_to(ROOT).parts
             on_disk.add(".".join(("phonefarm", *relative)))
     assert listed == on_disk
-

@@ -26,11 +26,16 @@ from phonefarm.core.events import (
     TaskStarted,
     TaskStopped,
 )
-from phonefarm.core.rules import decide
+from phonefarm.core import rules
 from phonefarm.core.task import TaskStatus
 
+NOW_US = 50_000
 STARTED = TaskStarted(task_id=1, serial="S1", attempt=1)
 FAILED = TaskFailed(task_id=1, attempt=1, error="element not found: Post button")
+
+
+def decide(state, command):
+    return rules.decide(state, command, now_us=NOW_US)
 
 
 def given(*events):
@@ -90,7 +95,9 @@ def test_a_late_result_is_ignored(history):
 @pytest.mark.parametrize("history", [[], [STARTED]])
 def test_stop_a_pending_or_running_task(history):
     state = given(created_event(1), *history)
-    assert decide(state, StopTask(1)) == [TaskStopped(task_id=1, reason="stopped by user")]
+    assert decide(state, StopTask(1)) == [
+        TaskStopped(task_id=1, reason="stopped by user")
+    ]
 
 
 def test_stop_a_failed_task_changes_nothing():
@@ -108,7 +115,9 @@ def test_retry_a_failed_task_adds_an_attempt():
     assert decide(state, RetryTask(1)) == [TaskRetried(task_id=1, attempt=2)]
 
 
-@pytest.mark.parametrize("history", [[], [STARTED], [STARTED, TaskCompleted(task_id=1, attempt=1)]])
+@pytest.mark.parametrize(
+    "history", [[], [STARTED], [STARTED, TaskCompleted(task_id=1, attempt=1)]]
+)
 def test_retry_refuses_a_task_that_has_not_failed(history):
     with pytest.raises(ConflictError):
         decide(given(created_event(1), *history), RetryTask(1))
@@ -116,7 +125,10 @@ def test_retry_refuses_a_task_that_has_not_failed(history):
 
 def test_delete_a_running_task_stops_it_first():
     events = decide(given(created_event(1), STARTED), DeleteTask(1))
-    assert events == [TaskStopped(task_id=1, reason="stopped by user"), TaskDeleted(task_id=1)]
+    assert events == [
+        TaskStopped(task_id=1, reason="stopped by user"),
+        TaskDeleted(task_id=1),
+    ]
 
 
 def test_delete_a_pending_task_is_a_tombstone_only():
@@ -153,3 +165,9 @@ def test_evolve_follows_a_whole_attempt_cycle():
     task = state.task(1)
     assert (task.status, task.attempts, task.error) == (TaskStatus.PENDING, 2, None)
     assert task.started_at_us is None and task.finished_at_us is None
+
+
+def test_a_task_is_never_due_before_it_is_created():
+    late, early = spec(scheduled_at_us=NOW_US + 9), spec(scheduled_at_us=NOW_US - 9)
+    events = decide(given(), CreateTasks([late, early]))
+    assert [e.scheduled_at_us for e in events] == [NOW_US + 9, NOW_US]

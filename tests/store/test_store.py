@@ -34,7 +34,13 @@ def test_events_and_projections_commit_together(store):
     assert [r.seq for r in store.events_after(0, 10)] == [1, 2]
     assert store.last_seq() == 2
     assert store.task(2).serial == "S2"
-    assert store.stats() == {"total": 2, "pending": 2, "running": 0, "completed": 0, "failed": 0}
+    assert store.stats() == {
+        "total": 2,
+        "pending": 2,
+        "running": 0,
+        "completed": 0,
+        "failed": 0,
+    }
 
 
 def test_reopen_finds_everything(tmp_path):
@@ -47,7 +53,11 @@ def test_reopen_finds_everything(tmp_path):
     try:
         task = reopened.task(1)
         assert task.status is TaskStatus.COMPLETED
-        assert (task.created_at_us, task.started_at_us, task.finished_at_us) == (10, 20, 20)
+        assert (task.created_at_us, task.started_at_us, task.finished_at_us) == (
+            10,
+            20,
+            20,
+        )
         assert reopened.stats()["completed"] == 1
         assert create(reopened, spec("S1")) == [2]
     finally:
@@ -58,7 +68,9 @@ def test_a_refused_command_writes_nothing_and_the_batch_goes_on(store):
     create(store, spec("S1"))
     outcomes = store.apply([StopTask(99), StartTask(1, "S1"), StartTask(1, "S1")], 20)
     assert isinstance(outcomes[0], NotFoundError)
-    assert [r.event for r in outcomes[1]] == [TaskStarted(task_id=1, serial="S1", attempt=1)]
+    assert [r.event for r in outcomes[1]] == [
+        TaskStarted(task_id=1, serial="S1", attempt=1)
+    ]
     assert isinstance(outcomes[2], ConflictError)  # saw the start before it, same txn
     assert store.last_seq() == 2
 
@@ -95,13 +107,24 @@ def test_delete_forgets_the_task_but_keeps_its_history(store):
     store.apply([StartTask(1, "S1"), DeleteTask(1)], 20)
     assert store.task(1) is None
     assert store.list_tasks({}, offset=0, limit=10)[1] == 1
-    assert store.stats() == {"total": 1, "pending": 1, "running": 0, "completed": 0, "failed": 0}
+    assert store.stats() == {
+        "total": 1,
+        "pending": 1,
+        "running": 0,
+        "completed": 0,
+        "failed": 0,
+    }
     history = [type(r.event).type_name() for r in store.task_history(1)]
     assert history == ["task.created", "task.started", "task.stopped", "task.deleted"]
 
 
 def test_due_queue_is_per_serial_earliest_first(store):
-    create(store, spec("S1", scheduled_at_us=500), spec("S1", scheduled_at_us=100), spec("S2"))
+    create(
+        store,
+        spec("S1", scheduled_at_us=500),
+        spec("S1", scheduled_at_us=100),
+        spec("S2"),
+    )
     assert store.next_due("S1") == (100, 2)
     store.apply([StartTask(2, "S1")], 20)
     assert store.next_due("S1") == (500, 1)
@@ -136,3 +159,29 @@ def test_a_full_map_grows_and_carries_on(tmp_path):
         assert store.map_size_bytes > 64 * 1024
     finally:
         store.close()
+
+
+def test_rebuild_gives_back_the_same_projections(store):
+    create(store, spec("S1"), spec("S2"), spec("S1", "follow"))
+    store.apply([MarkDeviceOnline("S1", "Pixel", "adb"), StartTask(1, "S1")], 20)
+    store.apply([CompleteTask(1, 1), StopTask(2), DeleteTask(3)], 30)
+    before = (store.stats(), store.list_tasks({}, offset=0, limit=10), store.devices())
+    assert store.check() == []
+
+    assert store.rebuild() == store.last_seq()
+    assert (
+        store.stats(),
+        store.list_tasks({}, offset=0, limit=10),
+        store.devices(),
+    ) == before
+    assert store.check() == []
+
+
+def test_check_lists_a_projection_that_drifted(store):
+    create(store, spec("S1"))
+    with store._env.begin(write=True) as txn:  # corrupt a projection on purpose
+        txn.delete((1).to_bytes(8, "big"), db=store._dbs.tasks)
+    (difference,) = store.check()
+    assert difference.database == "tasks" and difference.live is None
+    store.rebuild()
+    assert store.check() == [] and store.task(1) is not None

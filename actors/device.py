@@ -1,0 +1,142 @@
+"""The device actor: one per phone, runs one task at a time.
+
+The dispatcher decides what runs where and commits `StartTask` before it
+hands a task over, so an actor only ever receives tasks that the log says
+are running on its phone. The actor runs the task's script, reports the
+outcome through the writer, and tells the dispatcher it is idle again.
+
+Stopping is a trio cancellation of the running script. The stop itself is
+already committed (the task reads failed, `stopped by user`) by the time
+the actor hears of it, so a cancelled script reports nothing; and a result
+it reports anyway, racing the stop, is ignored by the rules as late.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import trio
+
+from phonefarm.actors.driver import Driver
+from phonefarm.actors.logctx import current_serial, current_task_id
+from phonefarm.actors.scripts import SCRIPTS, ScriptContext, app_for
+from phonefarm.actors.writer import Writer
+from phonefarm.core.commands import CompleteTask, FailTask, MarkDeviceOffline
+from phonefarm.core.errors import DeviceDisconnectedError, PhonefarmError
+from phonefarm.core.task import Task
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TASK_TIMEOUT_S = 30 * 60
+
+
+class DeviceActor:
+    def __init__(
+        self,
+        driver: Driver,
+        writer: Writer,
+        *,
+        on_idle: Callable[[], None],
+        material_dirs: tuple[Path, ...] | None = None,
+        task_timeout_s: float = DEFAULT_TASK_TIMEOUT_S,
+    ) -> None:
+        self.driver = driver
+        self.serial = driver.serial
+        self.online = True
+        self.current_task_id: int | None = None
+        self._writer = writer
+        self._on_idle = on_idle
+        self._material_dirs = material_dirs
+        self._task_timeout_s = task_timeout_s
+        self._inbox_send, self._inbox = trio.open_memory_channel[Task](1)
+        self._scope: trio.CancelScope | None = None
+
+    @property
+    def idle(self) -> bool:
+        return self.online and self.current_task_id is None
+
+    def assign(self, task: Task) -> None:
+        """Hand over a task the log already shows running here; must be idle."""
+        assert self.idle, f"{self.serial} is busy with {self.current_task_id}"
+        self.current_task_id = task.id
+        self._inbox_send.send_nowait(task)
+
+    def cancel(self, task_id: int) -> None:
+        """Interrupt the task if it is the one running; otherwise do nothing."""
+        if self.current_task_id == task_id and self._scope is not None:
+            self._scope.cancel()
+
+    async def run(self) -> None:
+        current_serial.set(self.serial)
+        # A crash leaves `current_task_id` set on purpose: the supervisor
+        # reads it to fail the task no one will finish.
+        async for task in self._inbox:
+            await self._run_task(task)
+            self.current_task_id = None
+            self._scope = None
+            self._on_idle()
+
+    async def _run_task(self, task: Task) -> None:
+        current_task_id.set(task.id)
+        started = trio.current_time()
+        context = ScriptContext(
+            driver=self.driver,
+            task=task,
+            app=app_for(task),
+            material_dirs=self._material_dirs,
+        )
+        error: str | None = None
+        with trio.CancelScope() as scope:
+            self._scope = scope
+            try:
+                with trio.fail_after(self._task_timeout_s):
+                    await SCRIPTS[task.script_name](context)
+            except DeviceDisconnectedError as exc:
+                error = str(exc)
+                self.online = False
+            except PhonefarmError as exc:
+                error = str(exc)
+            except trio.TooSlowError:
+                error = f"timed out after {self._task_timeout_s:g} s"
+            except Exception as exc:
+                log.exception(
+                    "script crashed task_id=%s serial=%s", task.id, self.serial
+                )
+                error = f"internal error: {type(exc).__name__}"
+        duration_s = trio.current_time() - started
+        if scope.cancelled_caught:
+            log.info(
+                "task interrupted task_id=%s serial=%s after_s=%.1f",
+                task.id,
+                self.serial,
+                duration_s,
+            )
+            return
+        if error is None:
+            await self._writer.submit(
+                CompleteTask(task_id=task.id, attempt=task.attempts)
+            )
+            log.info(
+                "task completed task_id=%s serial=%s duration_s=%.1f",
+                task.id,
+                self.serial,
+                duration_s,
+            )
+        else:
+            await self._writer.submit(
+                FailTask(task_id=task.id, attempt=task.attempts, error=error)
+            )
+            log.info(
+                "task failed task_id=%s serial=%s duration_s=%.1f error=%s",
+                task.id,
+                self.serial,
+                duration_s,
+                error,
+            )
+        if not self.online:
+            await self._writer.submit(
+                MarkDeviceOffline(serial=self.serial, reason=error or "")
+            )
+            log.warning("device lost serial=%s", self.serial)

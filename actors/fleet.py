@@ -1,0 +1,120 @@
+"""The fleet: one supervised device actor per phone.
+
+Phones come from drivers handed in at start (simulated phones now; adb
+discovery will add and remove them as they are plugged in). Each actor
+runs under a supervisor that restarts it with backoff if it crashes; a
+crash fails the task it was running, since no one else will finish it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import trio
+
+from phonefarm.actors.device import DeviceActor
+from phonefarm.actors.driver import Driver
+from phonefarm.actors.writer import Writer
+from phonefarm.core.commands import FailTask, MarkDeviceOffline, MarkDeviceOnline
+from phonefarm.core.store import Store
+
+log = logging.getLogger(__name__)
+
+RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+class Fleet:
+    def __init__(
+        self,
+        store: Store,
+        writer: Writer,
+        actors: dict[str, DeviceActor],
+        *,
+        on_idle: Callable[[], None],
+        material_dirs: tuple[Path, ...] | None = None,
+    ) -> None:
+        self._store = store
+        self._writer = writer
+        self._on_idle = on_idle
+        self._material_dirs = material_dirs
+        self.actors = actors  # shared with the dispatcher; filled here
+
+    def current_task_id(self, serial: str) -> int | None:
+        actor = self.actors.get(serial)
+        return None if actor is None else actor.current_task_id
+
+    async def run(
+        self,
+        drivers: Iterable[Driver],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Register the phones, then supervise one actor each until cancelled."""
+        drivers = list(drivers)
+        present = {driver.serial for driver in drivers}
+        gone = [
+            d.serial
+            for d in self._store.devices()
+            if d.online and d.serial not in present
+        ]
+        await self._writer.submit_all(
+            [
+                MarkDeviceOffline(serial=serial, reason="not connected")
+                for serial in gone
+            ]
+            + [
+                MarkDeviceOnline(serial=d.serial, model=d.model, driver=d.kind)
+                for d in drivers
+            ]
+        )
+        async with trio.open_nursery() as nursery:
+            for driver in drivers:
+                actor = DeviceActor(
+                    driver,
+                    self._writer,
+                    on_idle=self._on_idle,
+                    material_dirs=self._material_dirs,
+                )
+                self.actors[driver.serial] = actor
+                log.info(
+                    "device connected serial=%s driver=%s", driver.serial, driver.kind
+                )
+                nursery.start_soon(self._supervise, actor)
+            task_status.started()
+
+    async def mark_all_offline(self, reason: str) -> None:
+        await self._writer.submit_all(
+            [MarkDeviceOffline(serial=serial, reason=reason) for serial in self.actors]
+        )
+
+    async def _supervise(self, actor: DeviceActor) -> None:
+        failures = 0
+        while True:
+            running = None
+            try:
+                await actor.run()
+                return
+            except Exception:
+                running = actor.current_task_id
+                backoff_s = RESTART_BACKOFF_S[min(failures, len(RESTART_BACKOFF_S) - 1)]
+                log.exception(
+                    "device actor crashed serial=%s restart_in_s=%s",
+                    actor.serial,
+                    backoff_s,
+                )
+                failures += 1
+            actor.current_task_id = None
+            if running is not None:
+                task = self._store.task(running)
+                if task is not None:
+                    await self._writer.submit(
+                        FailTask(
+                            task_id=running,
+                            attempt=task.attempts,
+                            error="internal error",
+                        )
+                    )
+            await trio.sleep(backoff_s)
+            self._on_idle()

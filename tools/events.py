@@ -1,0 +1,151 @@
+"""`phonefarm events`: read the event log, for auditing.
+
+Opens the store read-only, so it runs beside a live server; `--follow`
+then polls for what the server appends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+from rich.console import Console
+from rich.table import Table
+
+from phonefarm.core.clock import local_timezone
+from phonefarm.core.errors import StoreError
+from phonefarm.core.event_json import event_object
+from phonefarm.core.events import Recorded
+from phonefarm.core.store import Store
+from phonefarm.tools.paths import default_data_dir
+
+FOLLOW_POLL_S = 0.2
+_BATCH = 1000
+_encode_json = msgspec.json.Encoder().encode
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser("events", help="show the event log (read-only)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="the server's data dir"
+    )
+    parser.add_argument(
+        "--task", type=int, default=None, metavar="ID", help="one task only"
+    )
+    parser.add_argument("--serial", default=None, help="one phone's events only")
+    parser.add_argument(
+        "--after", type=int, default=0, metavar="SEQ", help="start after SEQ"
+    )
+    parser.add_argument(
+        "--follow", action="store_true", help="keep printing new events"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="JSON lines instead of a table"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    data_dir = (args.data_dir or default_data_dir()).expanduser()
+    try:
+        store = Store.open(data_dir, readonly=True)
+    except StoreError as exc:
+        print(f"phonefarm: {exc}", file=sys.stderr)
+        return 1
+    try:
+        printer = _JsonPrinter() if args.json else _TablePrinter()
+        for record in _records(store, args):
+            printer.add(record)
+        printer.flush()
+        if args.follow:
+            after = max(args.after, store.last_seq())
+            try:
+                while True:
+                    new = store.events_after(after, _BATCH)
+                    for record in new:
+                        if _wanted(record, args):
+                            printer.add(record)
+                    printer.flush()
+                    if new:
+                        after = new[-1].seq
+                    else:
+                        time.sleep(FOLLOW_POLL_S)
+            except KeyboardInterrupt:
+                return 0
+    except BrokenPipeError:
+        return 0
+    finally:
+        store.close()
+    return 0
+
+
+def _records(store: Store, args: argparse.Namespace) -> Iterator[Recorded]:
+    if args.task is not None:
+        records: Iterator[Recorded] = iter(store.task_history(args.task))
+    else:
+        records = _log_after(store, args.after)
+    return (r for r in records if _wanted(r, args))
+
+
+def _log_after(store: Store, after: int) -> Iterator[Recorded]:
+    while batch := store.events_after(after, _BATCH):
+        yield from batch
+        after = batch[-1].seq
+
+
+def _wanted(record: Recorded, args: argparse.Namespace) -> bool:
+    if record.seq <= args.after:
+        return False
+    if args.task is not None and record.task_id != args.task:
+        return False
+    return args.serial is None or record.serial == args.serial
+
+
+class _JsonPrinter:
+    def __init__(self) -> None:
+        self._tz = local_timezone()
+
+    def add(self, record: Recorded) -> None:
+        sys.stdout.write(_encode_json(event_object(record, self._tz)).decode() + "\n")
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+class _TablePrinter:
+    """Rows in a rich table, printed whenever a batch is complete."""
+
+    def __init__(self) -> None:
+        self._tz = local_timezone()
+        self._console = Console()
+        self._rows: list[dict[str, object]] = []
+
+    def add(self, record: Recorded) -> None:
+        self._rows.append(event_object(record, self._tz))
+
+    def flush(self) -> None:
+        if not self._rows:
+            return
+        table = Table(show_edge=False, pad_edge=False)
+        for column in ("seq", "at", "type", "task", "serial", "details"):
+            table.add_column(column, no_wrap=column != "details")
+        for row in self._rows:
+            details = {
+                k: v
+                for k, v in row["data"].items()  # type: ignore[union-attr]
+                if k not in ("task_id", "serial", "script_config")
+            }
+            table.add_row(
+                str(row["seq"]),
+                str(row["at"]),
+                str(row["type"]),
+                "" if row["task_id"] is None else str(row["task_id"]),
+                row["serial"] or "",  # type: ignore[arg-type]
+                " ".join(f"{k}={v}" for k, v in details.items()),
+            )
+        self._console.print(table)
+        self._rows.clear()

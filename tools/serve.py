@@ -1,0 +1,210 @@
+"""`phonefarm serve`: the REST server with its phones, in one process."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import signal
+import socket
+import sys
+import zoneinfo
+from pathlib import Path
+
+import hypercorn
+import hypercorn.trio
+import trio
+
+from phonefarm.actors.runtime import RuntimeConfig, open_runtime
+from phonefarm.core.errors import StoreError
+from phonefarm.http.app import create_app
+from phonefarm.tools.logs import configure_logging
+from phonefarm.tools.paths import default_data_dir
+
+log = logging.getLogger("phonefarm.serve")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 50809
+GRACEFUL_TIMEOUT_S = 1.0  # hypercorn's wait for open requests; fits a 2 s shutdown
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser("serve", help="run the REST server and its phones")
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help="address to bind (%(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port (%(default)s)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"where the event log lives (default: {default_data_dir()})",
+    )
+    parser.add_argument(
+        "--simulate",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="run N simulated phones (no hardware needed)",
+    )
+    parser.add_argument(
+        "--platform",
+        choices=("tiktok", "instagram"),
+        default="tiktok",
+        help="app a device-mode task drives when no account says otherwise",
+    )
+    parser.add_argument(
+        "--timezone",
+        type=_timezone,
+        default=None,
+        help="IANA time zone that start_time is read in (default: the machine's)",
+    )
+    parser.add_argument(
+        "--material-dir",
+        type=Path,
+        action="append",
+        default=None,
+        help="folder post may read materials from (repeatable; default: any)",
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=("debug", "info", "warning", "error")
+    )
+    parser.add_argument("--log-json", action="store_true", help="log JSON lines")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level, json_lines=args.log_json)
+    data_dir = (args.data_dir or default_data_dir()).expanduser().absolute()
+    config = RuntimeConfig(
+        data_dir=data_dir,
+        simulate=args.simulate,
+        platform=args.platform,
+        timezone=args.timezone,
+        material_dirs=tuple(p.absolute() for p in args.material_dir)
+        if args.material_dir
+        else None,
+    )
+    try:
+        listener = _bind(args.host, args.port)
+    except OSError as exc:
+        return _fail(f"cannot listen on {args.host}:{args.port}: {_reason(exc)}")
+    # Startup errors arrive inside exception groups, from the nurseries.
+    failure: StoreError | None = None
+    try:
+        trio.run(_serve, config, listener)
+    except* StoreError as group:
+        failure = group.exceptions[0]  # type: ignore[assignment]
+    return 0 if failure is None else _fail(str(failure))
+
+
+async def _serve(config: RuntimeConfig, listener: socket.socket) -> None:
+    host, port = listener.getsockname()[:2]
+    async with open_runtime(config) as runtime:
+        hyper_config = hypercorn.Config()
+        # hypercorn takes ownership of the descriptor and closes it.
+        hyper_config.bind = [f"fd://{listener.detach()}"]
+        hyper_config.graceful_timeout = GRACEFUL_TIMEOUT_S
+        hyper_config.accesslog = None
+        hyper_config.errorlog = logging.getLogger("hypercorn.error")
+        shutdown = trio.Event()
+        served = trio.Event()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_shutdown_on_signal, shutdown)
+            await nursery.start(
+                _serve_http, create_app(runtime), hyper_config, shutdown, served
+            )
+            log.info(
+                "phonefarm listening url=http://%s:%s/api/v1 data_dir=%s phones=%d",
+                _url_host(host),
+                port,
+                config.data_dir,
+                len(runtime.fleet.actors),
+            )
+            if not runtime.fleet.actors:
+                log.info(
+                    "no phones: plug one in over USB with adb debugging on, "
+                    "or restart with --simulate 3 to try it with simulated phones"
+                )
+            await shutdown.wait()
+            with trio.move_on_after(GRACEFUL_TIMEOUT_S + 0.5):
+                await served.wait()
+            nursery.cancel_scope.cancel()
+        log.info("phonefarm stopping")
+    log.info("phonefarm stopped")
+
+
+async def _serve_http(
+    app: object,
+    config: hypercorn.Config,
+    shutdown: trio.Event,
+    served: trio.Event,
+    *,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    try:
+        await hypercorn.trio.serve(
+            app,  # type: ignore[arg-type]
+            config,
+            shutdown_trigger=shutdown.wait,
+            task_status=task_status,
+        )
+    finally:
+        served.set()
+
+
+async def _shutdown_on_signal(shutdown: trio.Event) -> None:
+    # trio turns SIGINT into KeyboardInterrupt wherever it lands; receiving
+    # the signals here instead makes Ctrl-C and SIGTERM the same clean stop.
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            if shutdown.is_set():
+                log.warning("second %s: exiting now", signal.Signals(signum).name)
+                sys.exit(130)
+            log.info("shutdown requested signal=%s", signal.Signals(signum).name)
+            shutdown.set()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return "address already in use (is another phonefarm or TikMatrix running?)"
+    return exc.strerror or str(exc)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _fail(message: str) -> int:
+    print(f"phonefarm: {message}", file=sys.stderr)
+    return 1
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _timezone(text: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"unknown time zone {text!r}") from exc
