@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import trio
+
 from phonefarm.actors.driver import Selector
 from phonefarm.actors.scripts import SCRIPTS, ScriptContext, app_for
 from phonefarm.actors.scripts.steps import wait_for

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import trio
+
 from phonefarm.actors.driver import Driver, Selector
 from phonefarm.actors.selectors import APPS, AppProfile
 from phonefarm.actors.simulated import DRIVER_CALLS, SimulatedPhone

@@ -3,6 +3,7 @@
 import pytest
 from factories import MemoryState, created_event, spec
 
+from phonefarm.core import rules
 from phonefarm.core.commands import (
     CompleteTask,
     CreateTasks,
@@ -26,7 +27,6 @@ from phonefarm.core.events import (
     TaskStarted,
     TaskStopped,
 )
-from phonefarm.core import rules
 from phonefarm.core.task import TaskStatus
 
 NOW_US = 50_000
