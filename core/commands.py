@@ -25,10 +25,18 @@ class TaskSpec(msgspec.Struct, frozen=True, kw_only=True):
     max_interval: int
 
 
+class IdempotencyKey(msgspec.Struct, frozen=True):
+    """The client's `Idempotency-Key` and the digest of the body it came with."""
+
+    key: str
+    body_sha256: str
+
+
 class CreateTasks(msgspec.Struct, frozen=True):
     """Create every spec, with consecutive ids, or none of them."""
 
     specs: list[TaskSpec]
+    idempotency: IdempotencyKey | None = None
 
 
 class StartTask(msgspec.Struct, frozen=True):
@@ -60,6 +68,16 @@ class DeleteTask(msgspec.Struct, frozen=True):
     task_id: int
 
 
+class AddAccount(msgspec.Struct, frozen=True):
+    serial: str
+    username: str
+    platform: str
+
+
+class RemoveAccount(msgspec.Struct, frozen=True):
+    username: str
+
+
 class InterruptRunning(msgspec.Struct, frozen=True):
     """Fail every running task: the process that ran them is gone or going."""
 
@@ -88,6 +106,8 @@ Command = (
     | InterruptRunning
     | MarkDeviceOnline
     | MarkDeviceOffline
+    | AddAccount
+    | RemoveAccount
 )
 
 
@@ -100,6 +120,22 @@ class Device(msgspec.Struct, frozen=True, kw_only=True):
     online: bool
 
 
+class Account(msgspec.Struct, frozen=True, kw_only=True):
+    """An app account on a phone, as the accounts projection stores it."""
+
+    username: str
+    serial: str
+    platform: str
+
+
+class AcceptedRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """What an idempotency key remembers: the body's digest and its tasks."""
+
+    body_sha256: str
+    task_ids: list[int]
+    accepted_at_us: int
+
+
 class StateView(Protocol):
     """The current state `decide` may read: the store's open write transaction."""
 
@@ -110,3 +146,8 @@ class StateView(Protocol):
     def running_tasks(self) -> list[Task]: ...
 
     def device(self, serial: str) -> Device | None: ...
+
+    def account(self, username: str) -> Account | None:
+        """The account whose normalised username this is."""
+
+    def accepted_request(self, key: str) -> AcceptedRequest | None: ...

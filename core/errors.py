@@ -149,3 +149,15 @@ class BodyTooLargeError(RequestError):
     def __init__(self, limit_bytes: int) -> None:
         self.limit_bytes = limit_bytes
         super().__init__(f"request body is larger than {limit_bytes} bytes")
+
+
+class DuplicateRequestError(RequestError):
+    """A create request repeated under its `Idempotency-Key`: nothing new is made.
+
+    Not a failure for the client: the answer is the original `task_ids`.
+    """
+
+    def __init__(self, key: str, task_ids: list[int]) -> None:
+        self.key = key
+        self.task_ids = task_ids
+        super().__init__(f"request {key!r} was already carried out")

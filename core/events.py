@@ -98,6 +98,34 @@ class DeviceDisconnected(Event, frozen=True, kw_only=True, tag="device.disconnec
     reason: str
 
 
+class AccountAdded(Event, frozen=True, kw_only=True, tag="account.added/1"):
+    """An account (one app login) now lives on a phone.
+
+    `username` is as the user wrote it, without a leading "@"; accounts are
+    unique by its normalised form (lowercase), across platforms.
+    """
+
+    username: str
+    serial: str
+    platform: str
+
+
+class AccountRemoved(Event, frozen=True, kw_only=True, tag="account.removed/1"):
+    username: str
+
+
+class RequestAccepted(Event, frozen=True, kw_only=True, tag="request.accepted/1"):
+    """A create request with an `Idempotency-Key` was carried out.
+
+    Recorded in the same transaction as its tasks, so a repeat of the
+    request within the key's lifetime answers these ids and creates nothing.
+    """
+
+    key: str
+    body_sha256: str
+    task_ids: list[int]
+
+
 AnyEvent = (
     TaskCreated
     | TaskStarted
@@ -108,6 +136,9 @@ AnyEvent = (
     | TaskDeleted
     | DeviceConnected
     | DeviceDisconnected
+    | AccountAdded
+    | AccountRemoved
+    | RequestAccepted
 )
 
 CURRENT_EVENT_TYPES: tuple[type[Event], ...] = AnyEvent.__args__  # type: ignore[attr-defined]

@@ -15,12 +15,16 @@ import lmdb
 import msgspec
 
 from phonefarm.core import keys
+from phonefarm.core.accounts import normalise_username
 from phonefarm.core.codec import pack_u64, unpack_u64
-from phonefarm.core.commands import Device
+from phonefarm.core.commands import AcceptedRequest, Account, Device
 from phonefarm.core.events import (
+    AccountAdded,
+    AccountRemoved,
     DeviceConnected,
     DeviceDisconnected,
     Recorded,
+    RequestAccepted,
     TaskCreated,
     TaskDeleted,
 )
@@ -32,6 +36,8 @@ META_SCHEMA_VERSION = b"schema_version"
 
 _task_decoder = msgspec.msgpack.Decoder(Task)
 _device_decoder = msgspec.msgpack.Decoder(Device)
+_account_decoder = msgspec.msgpack.Decoder(Account)
+_request_decoder = msgspec.msgpack.Decoder(AcceptedRequest)
 _encode = msgspec.msgpack.Encoder().encode
 
 
@@ -45,6 +51,8 @@ class Databases(NamedTuple):
     task_counts: Any
     due: Any
     devices: Any
+    accounts: Any
+    requests: Any
     meta: Any
 
     @property
@@ -56,6 +64,8 @@ class Databases(NamedTuple):
             self.task_counts,
             self.due,
             self.devices,
+            self.accounts,
+            self.requests,
             self.meta,
         )
 
@@ -80,6 +90,26 @@ def read_device(txn: lmdb.Transaction, dbs: Databases, serial: str) -> Device | 
 
 def read_devices(txn: lmdb.Transaction, dbs: Databases) -> list[Device]:
     return [_device_decoder.decode(value) for _, value in txn.cursor(db=dbs.devices)]
+
+
+def read_account(
+    txn: lmdb.Transaction, dbs: Databases, username: str
+) -> Account | None:
+    """The account with this normalised username."""
+    raw = txn.get(username.encode(), db=dbs.accounts)
+    return None if raw is None else _account_decoder.decode(raw)
+
+
+def read_accounts(txn: lmdb.Transaction, dbs: Databases) -> list[Account]:
+    """Every account, ordered by normalised username."""
+    return [_account_decoder.decode(value) for _, value in txn.cursor(db=dbs.accounts)]
+
+
+def read_accepted_request(
+    txn: lmdb.Transaction, dbs: Databases, key: str
+) -> AcceptedRequest | None:
+    raw = txn.get(key.encode(), db=dbs.requests)
+    return None if raw is None else _request_decoder.decode(raw)
 
 
 def read_counter(txn: lmdb.Transaction, dbs: Databases, prefix: bytes) -> int:
@@ -123,6 +153,18 @@ class Projector:
                 known = read_device(self._txn, self._dbs, serial)
                 if known is not None:
                     self._put_device(msgspec.structs.replace(known, online=False))
+            case AccountAdded(username=username, serial=serial, platform=platform):
+                account = Account(username=username, serial=serial, platform=platform)
+                key = normalise_username(username).encode()
+                self._txn.put(key, _encode(account), db=self._dbs.accounts)
+            case AccountRemoved(username=username):
+                key = normalise_username(username).encode()
+                self._txn.delete(key, db=self._dbs.accounts)
+            case RequestAccepted(key=key, body_sha256=digest, task_ids=task_ids):
+                accepted = AcceptedRequest(
+                    body_sha256=digest, task_ids=task_ids, accepted_at_us=record.at_us
+                )
+                self._txn.put(key.encode(), _encode(accepted), db=self._dbs.requests)
             case _ if task_id is not None:
                 task = read_task(self._txn, self._dbs, task_id)
                 if task is not None:

@@ -8,25 +8,40 @@ meanwhile) decides to no events: it is late, not wrong.
 
 from __future__ import annotations
 
+from typing import Protocol
+
+from phonefarm.core.accounts import normalise_username
 from phonefarm.core.commands import (
+    AcceptedRequest,
+    AddAccount,
     Command,
     CompleteTask,
     CreateTasks,
     DeleteTask,
     FailTask,
+    IdempotencyKey,
     InterruptRunning,
     MarkDeviceOffline,
     MarkDeviceOnline,
+    RemoveAccount,
     RetryTask,
     StartTask,
     StateView,
     StopTask,
 )
-from phonefarm.core.errors import ConflictError, NotFoundError
+from phonefarm.core.errors import (
+    ConflictError,
+    DuplicateRequestError,
+    InvalidParameterError,
+    NotFoundError,
+)
 from phonefarm.core.events import (
+    AccountAdded,
+    AccountRemoved,
     DeviceConnected,
     DeviceDisconnected,
     Event,
+    RequestAccepted,
     TaskCompleted,
     TaskCreated,
     TaskDeleted,
@@ -37,13 +52,17 @@ from phonefarm.core.events import (
 )
 from phonefarm.core.task import Task, TaskStatus
 
+IDEMPOTENCY_WINDOW_US = 24 * 3600 * 1_000_000
+
 
 def decide(state: StateView, command: Command, *, now_us: int) -> list[Event]:
     """Decide one command at `now_us`, the instant its transaction commits."""
     match command:
-        case CreateTasks(specs=specs):
+        case CreateTasks(specs=specs, idempotency=idempotency):
+            if idempotency is not None:
+                check_repeat(state, idempotency, now_us)
             first_id = state.next_task_id()
-            return [
+            created: list[Event] = [
                 TaskCreated(
                     task_id=first_id + offset,
                     serial=spec.serial,
@@ -63,6 +82,14 @@ def decide(state: StateView, command: Command, *, now_us: int) -> list[Event]:
                 )
                 for offset, spec in enumerate(specs)
             ]
+            if idempotency is None:
+                return created
+            accepted = RequestAccepted(
+                key=idempotency.key,
+                body_sha256=idempotency.body_sha256,
+                task_ids=[first_id + offset for offset in range(len(specs))],
+            )
+            return [*created, accepted]
         case StartTask(task_id=task_id, serial=serial):
             task = _existing(state, task_id)
             if task.status is not TaskStatus.PENDING:
@@ -119,7 +146,42 @@ def decide(state: StateView, command: Command, *, now_us: int) -> list[Event]:
             if known is None or not known.online:
                 return []
             return [DeviceDisconnected(serial=serial, reason=reason)]
+        case AddAccount(serial=serial, username=username, platform=platform):
+            if state.device(serial) is None:
+                raise InvalidParameterError("serial", f"unknown serial: {serial}")
+            if state.account(normalise_username(username)) is not None:
+                raise ConflictError(f"account {username} is already registered")
+            return [AccountAdded(username=username, serial=serial, platform=platform)]
+        case RemoveAccount(username=username):
+            account = state.account(normalise_username(username))
+            if account is None:
+                raise NotFoundError("account", username)
+            return [AccountRemoved(username=account.username)]
     raise TypeError(f"unknown command {command!r}")
+
+
+class AcceptedRequests(Protocol):
+    def accepted_request(self, key: str) -> AcceptedRequest | None: ...
+
+
+def check_repeat(
+    state: AcceptedRequests, idempotency: IdempotencyKey, now_us: int
+) -> None:
+    """Refuse a key seen in the last 24 h.
+
+    Raises `DuplicateRequestError` (carrying the original task ids) for the
+    same body, `ConflictError` for another. The HTTP layer calls it before
+    validating (a repeat is answered even if its files are gone since), and
+    `decide` again inside the transaction, which settles concurrent repeats.
+    """
+    earlier = state.accepted_request(idempotency.key)
+    if earlier is None or now_us - earlier.accepted_at_us >= IDEMPOTENCY_WINDOW_US:
+        return
+    if earlier.body_sha256 != idempotency.body_sha256:
+        raise ConflictError(
+            "Idempotency-Key was already used with another body in the last 24 h"
+        )
+    raise DuplicateRequestError(idempotency.key, earlier.task_ids)
 
 
 def _existing(state: StateView, task_id: int) -> Task:

@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import Meta
 
+from phonefarm.core.accounts import check_username
 from phonefarm.core.errors import InvalidParameterError
 
 T = TypeVar("T")
@@ -42,7 +43,6 @@ FIELD = "script_config"
 MAX_EXTRA_DEPTH = 32
 _MIN_INT = -(1 << 63)
 _MAX_INT = (1 << 63) - 1
-MAX_TARGET_NAME_CHARS = 64
 # Each file is checked on disk at creation, in the request handler.
 MAX_MATERIAL_FILES = 1000
 _TARGET_SPLIT = re.compile(r"[,\r\n]+")
@@ -337,16 +337,6 @@ def _split_targets(field: str, text: str) -> list[tuple[str, str]]:
 
 def _target_name(field: str, raw: str) -> str | None:
     """A target's username without `@` and blanks; None for a blank entry."""
-    name = raw.strip().removeprefix("@")
-    if not name and not raw.strip():
+    if not raw.strip():
         return None
-    valid = 0 < len(name) <= MAX_TARGET_NAME_CHARS and all(
-        char.isalnum() or char in "._-" for char in name
-    )
-    if not valid:
-        raise InvalidParameterError(
-            field,
-            f"invalid username {raw.strip()!r}: letters, digits, '.', '_' and '-', "
-            f"at most {MAX_TARGET_NAME_CHARS}",
-        )
-    return name
+    return check_username(raw, field)

@@ -24,8 +24,9 @@ from typing import TypeVar
 import lmdb
 
 from phonefarm.core import keys
+from phonefarm.core.accounts import normalise_username
 from phonefarm.core.codec import decode_record, encode_event, pack_u64, unpack_u64
-from phonefarm.core.commands import Command, Device, StateView
+from phonefarm.core.commands import AcceptedRequest, Account, Command, Device, StateView
 from phonefarm.core.errors import (
     PhonefarmError,
     RequestError,
@@ -41,6 +42,9 @@ from phonefarm.core.projections import (
     META_SCHEMA_VERSION,
     Databases,
     Projector,
+    read_accepted_request,
+    read_account,
+    read_accounts,
     read_counter,
     read_device,
     read_devices,
@@ -260,6 +264,19 @@ class Store:
     def devices(self) -> list[Device]:
         return self._read(lambda txn: read_devices(txn, self._dbs))
 
+    def account(self, username: str) -> Account | None:
+        """The account a username names, with or without "@", in any case."""
+        key = normalise_username(username)
+        return self._read(lambda txn: read_account(txn, self._dbs, key))
+
+    def accounts(self, serial: str | None = None) -> list[Account]:
+        """Every account (on one phone, if `serial`), by normalised username."""
+        found = self._read(lambda txn: read_accounts(txn, self._dbs))
+        return found if serial is None else [a for a in found if a.serial == serial]
+
+    def accepted_request(self, key: str) -> AcceptedRequest | None:
+        return self._read(lambda txn: read_accepted_request(txn, self._dbs, key))
+
     def last_seq(self) -> int:
         return self._read(lambda txn: read_meta_int(txn, self._dbs, _META_LAST_SEQ, 0))
 
@@ -336,6 +353,12 @@ class _TxnView(StateView):
 
     def device(self, serial: str) -> Device | None:
         return read_device(self._txn, self._dbs, serial)
+
+    def account(self, username: str) -> Account | None:
+        return read_account(self._txn, self._dbs, username)
+
+    def accepted_request(self, key: str) -> AcceptedRequest | None:
+        return read_accepted_request(self._txn, self._dbs, key)
 
 
 def _open_environment(

@@ -17,12 +17,13 @@ import datetime as dt
 import random
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, NamedTuple, Protocol
 
 import msgspec
 from msgspec import Meta
 
-from phonefarm.core.commands import Device, TaskSpec
+from phonefarm.core.accounts import check_username, normalise_username
+from phonefarm.core.commands import Account, Device, TaskSpec
 from phonefarm.core.errors import (
     InvalidParameterError,
     InvalidScriptNameError,
@@ -52,10 +53,22 @@ Serial = Annotated[str, Meta(min_length=1, max_length=MAX_SERIAL_BYTES)]
 Minutes = Annotated[int, Meta(ge=0, le=MAX_INTERVAL_MINUTES)]
 
 
-class DeviceLookup(Protocol):
-    """What task creation reads of the fleet; the store satisfies it."""
+class FleetLookup(Protocol):
+    """What task creation reads of phones and accounts; the store satisfies it."""
 
     def device(self, serial: str) -> Device | None: ...
+
+    def account(self, username: str) -> Account | None: ...
+
+    def accounts(self, serial: str | None = None) -> list[Account]: ...
+
+
+class _Runner(NamedTuple):
+    """Where one task runs: a phone, and the account it runs as (if any)."""
+
+    serial: str
+    username: str | None
+    platform: str
 
 
 class TaskRequestFields(msgspec.Struct, kw_only=True):
@@ -80,7 +93,7 @@ class TaskRequestFields(msgspec.Struct, kw_only=True):
 def build_task_specs(
     body: object,
     *,
-    devices: DeviceLookup,
+    fleet: FleetLookup,
     now_us: int,
     tz: dt.tzinfo,
     platform: str,
@@ -100,7 +113,7 @@ def build_task_specs(
         TaskRequestFields,
     )
 
-    serials = _serials(fields)
+    _check_mode(fields)
     if fields.min_interval > fields.max_interval:
         raise InvalidParameterError(
             "max_interval", f"must be >= min_interval ({fields.min_interval})"
@@ -111,15 +124,15 @@ def build_task_specs(
     validated = validate_script_config(
         script_name, body["script_config"], material_dirs=material_dirs
     )
+    runners = _runners(fields, fleet, platform)
 
-    count = len(serials) * max(1, len(validated.targets))
+    count = len(runners) * max(1, len(validated.targets))
     if count > MAX_TASKS_PER_REQUEST:
         raise InvalidParameterError(
             "",
             f"the request would create {count} tasks; the limit is "
             f"{MAX_TASKS_PER_REQUEST} per request",
         )
-    _check_devices(serials, devices, multi_account=fields.enable_multi_account)
 
     base = TaskSpec(
         serial="",
@@ -135,8 +148,14 @@ def build_task_specs(
         max_interval=fields.max_interval,
     )
     return [
-        msgspec.structs.replace(base, serial=serial, script_config=config)
-        for serial in serials
+        msgspec.structs.replace(
+            base,
+            serial=runner.serial,
+            username=runner.username,
+            platform=runner.platform,
+            script_config=config,
+        )
+        for runner in runners
         for config in _task_configs(validated, rng)
     ]
 
@@ -153,43 +172,67 @@ def _script_name(body: dict[str, Any]) -> str:
     return script_name
 
 
-def _serials(fields: TaskRequestFields) -> list[str]:
-    """Device mode's serials, duplicates dropped; refuse account mode for now."""
-    serials = list(dict.fromkeys(fields.serials or ()))
-    if serials and fields.usernames:
+def _check_mode(fields: TaskRequestFields) -> None:
+    """Exactly one of serials (device mode) and usernames (account mode)."""
+    if fields.serials and fields.usernames:
         raise InvalidParameterError("serials", "send serials or usernames, not both")
-    if fields.usernames:
-        # Limitation: there is no account registry yet, so usernames cannot
-        # be resolved to devices. The registry (GET/POST /account) lifts it.
-        raise InvalidParameterError("usernames", "account mode is not supported yet")
-    if not serials:
+    if not fields.serials and not fields.usernames:
         raise InvalidParameterError(
             "serials", "one of serials or usernames must be a non-empty list"
         )
-    for index, serial in enumerate(serials):
+    for index, serial in enumerate(fields.serials or ()):
         if len(serial.encode()) > MAX_SERIAL_BYTES:
             raise InvalidParameterError(
                 f"serials[{index}]", f"is longer than {MAX_SERIAL_BYTES} bytes"
             )
-    return serials
+    for index, username in enumerate(fields.usernames or ()):
+        check_username(username, f"usernames[{index}]")
 
 
-def _check_devices(
-    serials: list[str], devices: DeviceLookup, *, multi_account: bool
-) -> None:
-    """Every serial is one the fleet has seen (online or not)."""
-    unknown = [serial for serial in serials if devices.device(serial) is None]
-    if unknown:
-        shown = ", ".join(unknown[:_SHOWN_NAMES])
-        more = len(unknown) - _SHOWN_NAMES
-        if more > 0:
-            shown += f" and {more} more"
-        raise InvalidParameterError("serials", f"unknown serial: {shown}")
-    if multi_account:
-        # Limitation: no account registry yet, so no device has accounts.
-        raise InvalidParameterError(
-            "enable_multi_account", f"no accounts registered on device {serials[0]}"
+def _runners(
+    fields: TaskRequestFields, fleet: FleetLookup, default_platform: str
+) -> list[_Runner]:
+    """Resolve the request to phones and accounts, duplicates dropped, in order."""
+    if fields.usernames:
+        # Account mode: each account's phone, as it is now. enable_multi_account
+        # applies to device mode only and is ignored here.
+        names = list(dict.fromkeys(normalise_username(u) for u in fields.usernames))
+        accounts = [fleet.account(name) for name in names]
+        _refuse_unknown(
+            "usernames",
+            "unknown username",
+            [
+                name
+                for name, account in zip(names, accounts, strict=True)
+                if not account
+            ],
         )
+        return [_Runner(a.serial, a.username, a.platform) for a in accounts if a]
+
+    serials = list(dict.fromkeys(fields.serials or ()))
+    _refuse_unknown(
+        "serials", "unknown serial", [s for s in serials if fleet.device(s) is None]
+    )
+    if not fields.enable_multi_account:
+        return [_Runner(serial, None, default_platform) for serial in serials]
+    runners = []
+    for serial in serials:
+        accounts = fleet.accounts(serial)
+        if not accounts:
+            raise InvalidParameterError(
+                "enable_multi_account", f"no accounts registered on device {serial}"
+            )
+        runners += [_Runner(serial, a.username, a.platform) for a in accounts]
+    return runners
+
+
+def _refuse_unknown(field: str, what: str, unknown: list[str]) -> None:
+    if not unknown:
+        return
+    shown = ", ".join(unknown[:_SHOWN_NAMES])
+    if len(unknown) > _SHOWN_NAMES:
+        shown += f" and {len(unknown) - _SHOWN_NAMES} more"
+    raise InvalidParameterError(field, f"{what}: {shown}")
 
 
 def _task_configs(

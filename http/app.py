@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from quart_trio import QuartTrio
 
-from phonefarm.http import device_routes, task_routes
+from phonefarm.http import account_routes, device_routes, task_routes
 from phonefarm.http.context import AppState, install
 from phonefarm.http.errors import register_error_handlers
 from phonefarm.http.params import MAX_BODY_BYTES, TaskIdConverter
@@ -43,4 +43,5 @@ def create_app(
     register_error_handlers(app)
     app.register_blueprint(task_routes.blueprint)
     app.register_blueprint(device_routes.blueprint)
+    app.register_blueprint(account_routes.blueprint)
     return app

@@ -17,6 +17,9 @@ LICENSE_MESSAGE = (
 @blueprint.get("/device")
 async def list_devices() -> Response:
     runtime = current_runtime()
+    usernames: dict[str, list[str]] = {}
+    for account in runtime.store.accounts():
+        usernames.setdefault(account.serial, []).append(account.username)
     devices = [
         {
             "serial": device.serial,
@@ -24,8 +27,7 @@ async def list_devices() -> Response:
             "model": device.model,
             "driver": device.driver,
             "current_task_id": runtime.current_task_id(device.serial),
-            # Limitation: no account registry yet, so no device lists any.
-            "accounts": [],
+            "accounts": usernames.get(device.serial, []),
         }
         for device in runtime.store.devices()
     ]

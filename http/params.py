@@ -7,6 +7,7 @@ body judged by its bytes alone.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import msgspec
@@ -98,3 +99,27 @@ async def read_json_object(limit_bytes: int) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidParameterError("body", "must be a JSON object")
     return body
+
+
+MAX_IDEMPOTENCY_KEY_CHARS = 255
+_encode_sorted = msgspec.json.Encoder(order="sorted").encode
+
+
+def idempotency_key() -> str | None:
+    """The request's `Idempotency-Key` header: printable ASCII, 1–255 chars."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_CHARS or not (
+        key.isascii() and key.isprintable()
+    ):
+        raise InvalidParameterError(
+            "Idempotency-Key",
+            f"must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters",
+        )
+    return key
+
+
+def body_digest(body: dict[str, Any]) -> str:
+    """SHA-256 of the parsed body: "the same body" is the same JSON value."""
+    return hashlib.sha256(_encode_sorted(body)).hexdigest()

@@ -15,21 +15,26 @@ from quart import Blueprint, Response
 from phonefarm.core.commands import (
     CreateTasks,
     DeleteTask,
+    IdempotencyKey,
     RetryTask,
     StopTask,
 )
 from phonefarm.core.errors import (
+    DuplicateRequestError,
     InvalidParameterError,
     NotFoundError,
     RequestError,
 )
 from phonefarm.core.events import TaskCreated
+from phonefarm.core.rules import check_repeat
 from phonefarm.core.script_configs import convert_strict
 from phonefarm.core.task import Task, TaskStatus
 from phonefarm.core.task_request import MAX_SERIAL_BYTES, build_task_specs
 from phonefarm.http.context import app_state, current_runtime
 from phonefarm.http.envelope import success
 from phonefarm.http.params import (
+    body_digest,
+    idempotency_key,
     parse_count,
     parse_task_id,
     query_arg,
@@ -56,11 +61,19 @@ async def create_tasks() -> Response:
     state = app_state()
     runtime = state.runtime
     dry_run = query_bool("dry_run")
+    key = idempotency_key()
     body = await read_json_object(state.max_body_bytes)
 
+    idempotency = None
+    if key is not None and not dry_run:
+        idempotency = IdempotencyKey(key=key, body_sha256=body_digest(body))
+        try:
+            check_repeat(runtime.store, idempotency, runtime.clock.now_us())
+        except DuplicateRequestError as repeat:
+            return _created(repeat.task_ids)
     specs = build_task_specs(
         body,
-        devices=runtime.store,
+        fleet=runtime.store,
         now_us=runtime.clock.now_us(),
         tz=runtime.clock.tz,
         platform=runtime.config.platform,
@@ -70,7 +83,10 @@ async def create_tasks() -> Response:
     if dry_run:
         return success({"task_ids": [], "created_count": 0, "would_create": len(specs)})
 
-    records = await runtime.writer.submit(CreateTasks(specs))
+    try:
+        records = await runtime.writer.submit(CreateTasks(specs, idempotency))
+    except DuplicateRequestError as repeat:  # a concurrent twin won the race
+        return _created(repeat.task_ids)
     task_ids = [r.event.task_id for r in records if isinstance(r.event, TaskCreated)]
     serials = list(dict.fromkeys(spec.serial for spec in specs))
     log.info(
@@ -79,6 +95,10 @@ async def create_tasks() -> Response:
         specs[0].script_name,
         ",".join(serials),
     )
+    return _created(task_ids)
+
+
+def _created(task_ids: list[int]) -> Response:
     return success({"task_ids": task_ids, "created_count": len(task_ids)})
 
 

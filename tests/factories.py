@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from phonefarm.core.commands import Device, TaskSpec
+from phonefarm.core.accounts import normalise_username
+from phonefarm.core.commands import AcceptedRequest, Account, Device, TaskSpec
 from phonefarm.core.events import (
+    AccountAdded,
+    AccountRemoved,
     DeviceConnected,
     DeviceDisconnected,
     Event,
     Recorded,
+    RequestAccepted,
     TaskCreated,
     TaskDeleted,
 )
@@ -58,6 +62,8 @@ class MemoryState:
     def __init__(self, events: list[Event] = ()) -> None:  # type: ignore[assignment]
         self.tasks: dict[int, Task] = {}
         self.devices: dict[str, Device] = {}
+        self.accounts: dict[str, Account] = {}
+        self.requests: dict[str, AcceptedRequest] = {}
         self._next_id = 1
         for seq, event in enumerate(events, start=1):
             self.record(Recorded(seq=seq, at_us=seq * 1_000, event=event))
@@ -78,6 +84,16 @@ class MemoryState:
                 self.devices[serial] = Device(
                     serial=serial, model=known.model, driver=known.driver, online=False
                 )
+            case AccountAdded(username=username, serial=serial, platform=platform):
+                self.accounts[normalise_username(username)] = Account(
+                    username=username, serial=serial, platform=platform
+                )
+            case AccountRemoved(username=username):
+                del self.accounts[normalise_username(username)]
+            case RequestAccepted(key=key, body_sha256=digest, task_ids=ids):
+                self.requests[key] = AcceptedRequest(
+                    body_sha256=digest, task_ids=ids, accepted_at_us=record.at_us
+                )
             case event if getattr(event, "task_id", None) in self.tasks:
                 task_id = event.task_id  # type: ignore[attr-defined]
                 self.tasks[task_id] = evolve(self.tasks[task_id], record)
@@ -93,3 +109,9 @@ class MemoryState:
 
     def device(self, serial: str) -> Device | None:
         return self.devices.get(serial)
+
+    def account(self, username: str) -> Account | None:
+        return self.accounts.get(username)
+
+    def accepted_request(self, key: str) -> AcceptedRequest | None:
+        return self.requests.get(key)

@@ -5,130 +5,31 @@ tasks created here stay as the test leaves them; `/device` is checked
 against simulated phones separately.
 """
 
-import datetime as dt
 import json
 import logging
-import random
 from zoneinfo import ZoneInfo
 
 import pytest
+from api_support import (
+    MAX_BODY,
+    NOW_US,
+    TASK_FIELDS,
+    FixedClock,
+    call,
+    create,
+    follow_body,
+    post_body,
+)
 
 from phonefarm.actors.runtime import RuntimeConfig, open_runtime
 from phonefarm.core.commands import (
     CompleteTask,
     FailTask,
     MarkDeviceOffline,
-    MarkDeviceOnline,
     StartTask,
 )
 from phonefarm.core.errors import StoreFullError
 from phonefarm.http.app import create_app
-
-NOW_US = 1_714_557_600_000_000  # 2024-05-01 10:00:00 UTC
-MAX_BODY = 1 << 20
-TASK_FIELDS = {
-    "id",
-    "serial",
-    "username",
-    "script_name",
-    "script_config",
-    "status",
-    "status_text",
-    "source",
-    "enable_multi_account",
-    "start_time",
-    "scheduled_at",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "attempts",
-    "error",
-    "min_interval",
-    "max_interval",
-}
-
-
-class FixedClock:
-    def __init__(self, now_us: int, tz: dt.tzinfo = dt.UTC) -> None:
-        self._now_us = now_us
-        self.tz = tz
-
-    def now_us(self) -> int:
-        return self._now_us
-
-
-@pytest.fixture
-def clock():
-    return FixedClock(NOW_US)
-
-
-@pytest.fixture
-async def runtime(tmp_path, clock):
-    config = RuntimeConfig(data_dir=tmp_path / "data")
-    async with open_runtime(config, clock=clock) as rt:
-        await rt.writer.submit_all(
-            [
-                MarkDeviceOnline(serial=serial, model="Pixel 7", driver="adb")
-                for serial in ("dev-1", "dev-2", "dev-3")
-            ]
-        )
-        yield rt
-
-
-@pytest.fixture
-async def client(runtime):
-    app = create_app(runtime, rng=random.Random(5))
-    async with app.test_app() as test_app:
-        yield test_app.test_client()
-
-
-@pytest.fixture
-def video(tmp_path):
-    path = tmp_path / "video1.mp4"
-    path.write_bytes(b"mp4")
-    return str(path)
-
-
-async def call(client, method, path, body=None, *, data=None, headers=None, query=None):
-    """Send a request; return (HTTP status, envelope), checking its shape."""
-    kwargs = {"method": method, "headers": headers or {}, "query_string": query}
-    if body is not None:
-        kwargs["json"] = body
-    elif data is not None:
-        kwargs["data"] = data
-    response = await client.open(path, **kwargs)
-    raw = await response.get_data()
-    assert response.content_type == "application/json", raw[:200]
-    envelope = json.loads(raw)
-    assert set(envelope) == {"code", "message", "data"}
-    if envelope["code"] not in (0, 50001):
-        assert envelope["data"] is None
-    return response.status_code, envelope
-
-
-def post_body(video, serials=("dev-1",), **fields):
-    return {
-        "serials": list(serials),
-        "script_name": "post",
-        "script_config": {"material_list": [video], "captions": "{a|b} #fyp"},
-        **fields,
-    }
-
-
-def follow_body(serials=("dev-1",), targets=("alice",), **fields):
-    return {
-        "serials": list(serials),
-        "script_name": "follow",
-        "script_config": {"target_users": list(targets)},
-        **fields,
-    }
-
-
-async def create(client, body) -> list[int]:
-    status, envelope = await call(client, "POST", "/api/v1/task", body)
-    assert (status, envelope["code"]) == (200, 0), envelope
-    assert envelope["message"] == "success"
-    return envelope["data"]["task_ids"]
 
 
 async def get_task(client, task_id) -> dict:
@@ -320,7 +221,7 @@ async def test_unsupported_script_is_40003_before_other_fields(client, name):
         ({"serials": ["ghost"]}, "ghost"),
         ({"serials": []}, "serials"),
         ({"usernames": ["@alice"]}, "not both"),
-        ({"serials": [], "usernames": ["@alice"]}, "not supported yet"),
+        ({"serials": [], "usernames": ["@alice"]}, "unknown username: alice"),
         ({"enable_multi_account": True}, "dev-1"),
         ({"start_time": "24:00"}, "start_time"),
         ({"start_time": 730}, "start_time"),

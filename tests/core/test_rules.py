@@ -5,21 +5,32 @@ from factories import MemoryState, created_event, spec
 
 from phonefarm.core import rules
 from phonefarm.core.commands import (
+    AddAccount,
     CompleteTask,
     CreateTasks,
     DeleteTask,
     FailTask,
+    IdempotencyKey,
     InterruptRunning,
     MarkDeviceOffline,
     MarkDeviceOnline,
+    RemoveAccount,
     RetryTask,
     StartTask,
     StopTask,
 )
-from phonefarm.core.errors import ConflictError, NotFoundError
+from phonefarm.core.errors import (
+    ConflictError,
+    DuplicateRequestError,
+    InvalidParameterError,
+    NotFoundError,
+)
 from phonefarm.core.events import (
+    AccountAdded,
+    AccountRemoved,
     DeviceConnected,
     DeviceDisconnected,
+    RequestAccepted,
     TaskCompleted,
     TaskDeleted,
     TaskFailed,
@@ -171,3 +182,58 @@ def test_a_task_is_never_due_before_it_is_created():
     late, early = spec(scheduled_at_us=NOW_US + 9), spec(scheduled_at_us=NOW_US - 9)
     events = decide(given(), CreateTasks([late, early]))
     assert [e.scheduled_at_us for e in events] == [NOW_US + 9, NOW_US]
+
+
+PHONE = DeviceConnected(serial="S1", model="Pixel", driver="adb")
+ALICE = AccountAdded(username="Alice", serial="S1", platform="tiktok")
+
+
+def test_add_an_account_to_a_known_phone():
+    assert decide(given(PHONE), AddAccount("S1", "Alice", "tiktok")) == [ALICE]
+
+
+def test_add_an_account_to_an_unknown_phone_names_the_serial():
+    with pytest.raises(InvalidParameterError) as caught:
+        decide(given(), AddAccount("S9", "Alice", "tiktok"))
+    assert caught.value.field == "serial"
+
+
+def test_accounts_are_unique_by_normalised_name_across_platforms():
+    with pytest.raises(ConflictError):
+        decide(given(PHONE, ALICE), AddAccount("S1", "ALICE", "instagram"))
+
+
+def test_remove_an_account_by_any_spelling():
+    state = given(PHONE, ALICE)
+    assert decide(state, RemoveAccount("@alice")) == [AccountRemoved(username="Alice")]
+    with pytest.raises(NotFoundError):
+        decide(given(PHONE), RemoveAccount("alice"))
+
+
+KEY = IdempotencyKey(key="k1", body_sha256="aa")
+
+
+def test_an_idempotency_key_is_recorded_with_its_tasks():
+    events = decide(given(), CreateTasks([spec(), spec()], idempotency=KEY))
+    assert events[-1] == RequestAccepted(key="k1", body_sha256="aa", task_ids=[1, 2])
+
+
+def test_a_repeat_within_a_day_creates_nothing_and_names_the_tasks():
+    accepted = RequestAccepted(key="k1", body_sha256="aa", task_ids=[1])
+    state = given(created_event(1), accepted)  # accepted at 2_000 µs
+    with pytest.raises(DuplicateRequestError) as caught:
+        decide(state, CreateTasks([spec()], idempotency=KEY))
+    assert caught.value.task_ids == [1]
+    with pytest.raises(ConflictError):
+        decide(state, CreateTasks([spec()], idempotency=IdempotencyKey("k1", "bb")))
+
+
+def test_a_key_older_than_a_day_is_free_again():
+    accepted = RequestAccepted(key="k1", body_sha256="aa", task_ids=[1])
+    state = given(created_event(1), accepted)
+    later = rules.decide(
+        state,
+        CreateTasks([spec()], idempotency=KEY),
+        now_us=2_000 + rules.IDEMPOTENCY_WINDOW_US,
+    )
+    assert [type(e).__name__ for e in later] == ["TaskCreated", "RequestAccepted"]

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from phonefarm.core.commands import Device
+from phonefarm.core.commands import Account, Device
 from phonefarm.core.errors import (
     InvalidParameterError,
     MissingScriptNameError,
@@ -29,8 +29,23 @@ class Fleet:
                 serial=s, model="Pixel", driver="adb", online=False
             )
 
+        self.by_name: dict[str, Account] = {}
+
+    def add_account(self, serial, username, platform="tiktok"):
+        self.by_name[username.lower()] = Account(
+            username=username, serial=serial, platform=platform
+        )
+        return self
+
     def device(self, serial):
         return self.devices.get(serial)
+
+    def account(self, username):
+        return self.by_name.get(username)
+
+    def accounts(self, serial=None):
+        found = sorted(self.by_name.items())
+        return [a for _, a in found if serial is None or a.serial == serial]
 
 
 @pytest.fixture
@@ -43,7 +58,7 @@ def video(tmp_path):
 def build(body, fleet=None, *, seed=1, tz=dt.UTC, platform="tiktok"):
     return build_task_specs(
         body,
-        devices=fleet or Fleet("sim-01", "sim-02", "sim-03"),
+        fleet=fleet or Fleet("sim-01", "sim-02", "sim-03"),
         now_us=NOW_US,
         tz=tz,
         platform=platform,
@@ -183,11 +198,67 @@ def test_serials_or_usernames_exactly_one(video):
     assert "not both" in invalid(both).reason
 
 
-def test_account_mode_is_not_supported_yet(video):
-    body = post_body(video, serials=[], usernames=["@alice"])
-    error = invalid(body)
-    assert error.field == "usernames" and "not supported yet" in error.reason
-    assert invalid(post_body(video, serials=[], usernames=[5])).field == "usernames[0]"
+def accounts_fleet():
+    return (
+        Fleet("sim-01", "sim-02", "sim-03")
+        .add_account("sim-01", "Alice")
+        .add_account("sim-01", "bob", "instagram")
+        .add_account("sim-02", "carol")
+    )
+
+
+def test_account_mode_runs_on_each_accounts_phone(video):
+    body = post_body(video, serials=None, usernames=["@alice", "CAROL", "alice"])
+    specs = build(body, accounts_fleet())
+    assert [(s.serial, s.username, s.platform) for s in specs] == [
+        ("sim-01", "Alice", "tiktok"),
+        ("sim-02", "carol", "tiktok"),
+    ]
+
+
+def test_account_mode_names_unknown_usernames(video):
+    body = post_body(video, serials=None, usernames=["@alice", "@nobody", "ghost"])
+    error = invalid(body, accounts_fleet())
+    assert error.field == "usernames"
+    assert error.reason == "unknown username: nobody, ghost"
+    assert invalid(post_body(video, serials=None, usernames=[5])).field == (
+        "usernames[0]"
+    )
+    bad = post_body(video, serials=None, usernames=["not a name!"])
+    assert invalid(bad, accounts_fleet()).field == "usernames[0]"
+
+
+def test_multi_account_makes_one_task_per_account_on_each_phone(video):
+    body = post_body(video, serials=["sim-01", "sim-02"], enable_multi_account=True)
+    specs = build(body, accounts_fleet())
+    assert [(s.serial, s.username, s.platform) for s in specs] == [
+        ("sim-01", "Alice", "tiktok"),
+        ("sim-01", "bob", "instagram"),
+        ("sim-02", "carol", "tiktok"),
+    ]
+    assert all(s.enable_multi_account for s in specs)
+
+
+def test_multi_account_is_ignored_in_account_mode(video):
+    body = post_body(video, serials=None, usernames=["bob"], enable_multi_account=True)
+    (spec,) = build(body, accounts_fleet())
+    assert (spec.serial, spec.username) == ("sim-01", "bob")
+
+
+def test_follow_fans_out_per_target_per_account(video):
+    body = {
+        "serials": ["sim-01"],
+        "enable_multi_account": True,
+        "script_name": "follow",
+        "script_config": {"target_user": "x1,x2"},
+    }
+    specs = build(body, accounts_fleet())
+    assert [(s.username, s.script_config["target_username"]) for s in specs] == [
+        ("Alice", "x1"),
+        ("Alice", "x2"),
+        ("bob", "x1"),
+        ("bob", "x2"),
+    ]
 
 
 def test_multi_account_names_a_device_without_accounts(video):
