@@ -46,6 +46,10 @@ class DeviceActor:
         self.serial = driver.serial
         self.online = True
         self.current_task_id: int | None = None
+        # Interval pauses (see the dispatcher): whether the next task must be
+        # preceded by one, and the wall-clock µs before which nothing starts.
+        self.pause_pending = False
+        self.resume_at_us = 0
         self._writer = writer
         self._on_idle = on_idle
         self._material_dirs = material_dirs
@@ -76,6 +80,7 @@ class DeviceActor:
             await self._run_task(task)
             self.current_task_id = None
             self._scope = None
+            self.pause_pending = True
             self._on_idle()
 
     async def _run_task(self, task: Task) -> None:

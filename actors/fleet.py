@@ -77,6 +77,9 @@ class Fleet:
                     on_idle=self._on_idle,
                     material_dirs=self._material_dirs,
                 )
+                known = self._store.device(driver.serial)
+                if known is not None:  # a pause recorded before a restart holds
+                    actor.resume_at_us = known.paused_until_us
                 self.actors[driver.serial] = actor
                 log.info(
                     "device connected serial=%s driver=%s", driver.serial, driver.kind

@@ -68,6 +68,14 @@ class DeleteTask(msgspec.Struct, frozen=True):
     task_id: int
 
 
+class PauseDevice(msgspec.Struct, frozen=True):
+    """Rest a phone for `pause_ms` before it starts `task_id` (its interval)."""
+
+    serial: str
+    task_id: int
+    pause_ms: int
+
+
 class AddAccount(msgspec.Struct, frozen=True):
     serial: str
     username: str
@@ -106,6 +114,7 @@ Command = (
     | InterruptRunning
     | MarkDeviceOnline
     | MarkDeviceOffline
+    | PauseDevice
     | AddAccount
     | RemoveAccount
 )
@@ -118,6 +127,7 @@ class Device(msgspec.Struct, frozen=True, kw_only=True):
     model: str
     driver: str
     online: bool
+    paused_until_us: int = 0
 
 
 class Account(msgspec.Struct, frozen=True, kw_only=True):

@@ -98,6 +98,19 @@ class DeviceDisconnected(Event, frozen=True, kw_only=True, tag="device.disconnec
     reason: str
 
 
+class DevicePaused(Event, frozen=True, kw_only=True, tag="device.paused/1"):
+    """The phone rests before its next task, as that task's interval asks.
+
+    `pause_ms` was drawn from the task's `[min_interval, max_interval]`
+    minutes; the phone starts nothing before `until_us`.
+    """
+
+    serial: str
+    task_id: int
+    pause_ms: int
+    until_us: int
+
+
 class AccountAdded(Event, frozen=True, kw_only=True, tag="account.added/1"):
     """An account (one app login) now lives on a phone.
 
@@ -136,6 +149,7 @@ AnyEvent = (
     | TaskDeleted
     | DeviceConnected
     | DeviceDisconnected
+    | DevicePaused
     | AccountAdded
     | AccountRemoved
     | RequestAccepted

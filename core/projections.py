@@ -23,6 +23,7 @@ from phonefarm.core.events import (
     AccountRemoved,
     DeviceConnected,
     DeviceDisconnected,
+    DevicePaused,
     Recorded,
     RequestAccepted,
     TaskCreated,
@@ -146,13 +147,24 @@ class Projector:
                 if task is not None:
                     self._remove_task(task)
             case DeviceConnected(serial=serial, model=model, driver=driver):
-                self._put_device(
-                    Device(serial=serial, model=model, driver=driver, online=True)
+                known = read_device(self._txn, self._dbs, serial)
+                device = Device(
+                    serial=serial,
+                    model=model,
+                    driver=driver,
+                    online=True,
+                    paused_until_us=known.paused_until_us if known else 0,
                 )
+                self._put_device(device)
             case DeviceDisconnected(serial=serial):
                 known = read_device(self._txn, self._dbs, serial)
                 if known is not None:
                     self._put_device(msgspec.structs.replace(known, online=False))
+            case DevicePaused(serial=serial, until_us=until_us):
+                known = read_device(self._txn, self._dbs, serial)
+                if known is not None:
+                    paused = msgspec.structs.replace(known, paused_until_us=until_us)
+                    self._put_device(paused)
             case AccountAdded(username=username, serial=serial, platform=platform):
                 account = Account(username=username, serial=serial, platform=platform)
                 key = normalise_username(username).encode()

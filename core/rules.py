@@ -23,6 +23,7 @@ from phonefarm.core.commands import (
     InterruptRunning,
     MarkDeviceOffline,
     MarkDeviceOnline,
+    PauseDevice,
     RemoveAccount,
     RetryTask,
     StartTask,
@@ -40,6 +41,7 @@ from phonefarm.core.events import (
     AccountRemoved,
     DeviceConnected,
     DeviceDisconnected,
+    DevicePaused,
     Event,
     RequestAccepted,
     TaskCompleted,
@@ -146,6 +148,17 @@ def decide(state: StateView, command: Command, *, now_us: int) -> list[Event]:
             if known is None or not known.online:
                 return []
             return [DeviceDisconnected(serial=serial, reason=reason)]
+        case PauseDevice(serial=serial, task_id=task_id, pause_ms=pause_ms):
+            if pause_ms <= 0 or state.device(serial) is None:
+                return []
+            return [
+                DevicePaused(
+                    serial=serial,
+                    task_id=task_id,
+                    pause_ms=pause_ms,
+                    until_us=now_us + pause_ms * 1000,
+                )
+            ]
         case AddAccount(serial=serial, username=username, platform=platform):
             if state.device(serial) is None:
                 raise InvalidParameterError("serial", f"unknown serial: {serial}")

@@ -11,6 +11,7 @@ from factories import spec
 from phonefarm.actors.runtime import RuntimeConfig, open_runtime
 from phonefarm.actors.simulated import SimulatedPhone
 from phonefarm.core.commands import CreateTasks, StartTask, StopTask
+from phonefarm.core.events import DevicePaused
 from phonefarm.core.store import Store
 from phonefarm.core.task import TaskStatus
 
@@ -195,3 +196,30 @@ async def test_a_clean_shutdown_fails_running_tasks_as_interrupted(
         assert store.device("P1").online is False
     finally:
         store.close()
+
+
+async def test_a_phone_rests_between_tasks_as_the_interval_asks(
+    clock, runtime, material
+):
+    task = post("P1", material, min_interval=1, max_interval=2)
+    await runtime.writer.submit(CreateTasks([task, task, task]))
+    await wait_for_status(runtime, 3, TaskStatus.COMPLETED, timeout_s=600)
+
+    pauses = [
+        r.event
+        for r in runtime.store.events_after(0, 1000)
+        if isinstance(r.event, DevicePaused)
+    ]
+    assert [p.task_id for p in pauses] == [2, 3]  # none before the first task
+    tasks = [runtime.store.task(i) for i in (1, 2, 3)]
+    for pause, (before, after) in zip(pauses, itertools.pairwise(tasks), strict=True):
+        assert 60_000 <= pause.pause_ms <= 120_000
+        gap_us = after.started_at_us - before.finished_at_us
+        assert pause.pause_ms * 1000 <= gap_us < pause.pause_ms * 1000 + 1_000_000
+
+
+async def test_no_interval_means_no_rest(clock, runtime, material):
+    await runtime.writer.submit(CreateTasks([post("P1", material) for _ in range(2)]))
+    await wait_for_status(runtime, 2, TaskStatus.COMPLETED)
+    kinds = {type(r.event).type_name() for r in runtime.store.events_after(0, 1000)}
+    assert "device.paused" not in kinds

@@ -14,6 +14,7 @@ from phonefarm.core.commands import (
     InterruptRunning,
     MarkDeviceOffline,
     MarkDeviceOnline,
+    PauseDevice,
     RemoveAccount,
     RetryTask,
     StartTask,
@@ -30,6 +31,7 @@ from phonefarm.core.events import (
     AccountRemoved,
     DeviceConnected,
     DeviceDisconnected,
+    DevicePaused,
     RequestAccepted,
     TaskCompleted,
     TaskDeleted,
@@ -237,3 +239,14 @@ def test_a_key_older_than_a_day_is_free_again():
         now_us=2_000 + rules.IDEMPOTENCY_WINDOW_US,
     )
     assert [type(e).__name__ for e in later] == ["TaskCreated", "RequestAccepted"]
+
+
+def test_a_pause_is_recorded_with_its_end():
+    events = decide(given(PHONE), PauseDevice("S1", 7, 90_000))
+    assert events == [
+        DevicePaused(
+            serial="S1", task_id=7, pause_ms=90_000, until_us=NOW_US + 90_000_000
+        )
+    ]
+    assert decide(given(PHONE), PauseDevice("S1", 7, 0)) == []
+    assert decide(given(), PauseDevice("S9", 7, 5)) == []
