@@ -23,7 +23,12 @@ from phonefarm.actors.driver import Driver
 from phonefarm.actors.logctx import current_serial, current_task_id
 from phonefarm.actors.scripts import SCRIPTS, ScriptContext, app_for
 from phonefarm.actors.writer import Writer
-from phonefarm.core.commands import CompleteTask, FailTask, MarkDeviceOffline
+from phonefarm.core.commands import (
+    Command,
+    CompleteTask,
+    FailTask,
+    MarkDeviceOffline,
+)
 from phonefarm.core.errors import DeviceDisconnectedError, PhonefarmError
 from phonefarm.core.task import Task
 
@@ -85,7 +90,6 @@ class DeviceActor:
 
     async def _run_task(self, task: Task) -> None:
         current_task_id.set(task.id)
-        started = trio.current_time()
         context = ScriptContext(
             driver=self.driver,
             task=task,
@@ -110,38 +114,15 @@ class DeviceActor:
                     "script crashed task_id=%s serial=%s", task.id, self.serial
                 )
                 error = f"internal error: {type(exc).__name__}"
-        duration_s = trio.current_time() - started
         if scope.cancelled_caught:
-            log.info(
-                "task interrupted task_id=%s serial=%s after_s=%.1f",
-                task.id,
-                self.serial,
-                duration_s,
-            )
+            # The stop is already committed; anything we report would be late.
+            log.debug("script interrupted task_id=%s", task.id)
             return
         if error is None:
-            await self._writer.submit(
-                CompleteTask(task_id=task.id, attempt=task.attempts)
-            )
-            log.info(
-                "task completed task_id=%s serial=%s duration_s=%.1f",
-                task.id,
-                self.serial,
-                duration_s,
-            )
+            outcome: Command = CompleteTask(task_id=task.id, attempt=task.attempts)
         else:
-            await self._writer.submit(
-                FailTask(task_id=task.id, attempt=task.attempts, error=error)
-            )
-            log.info(
-                "task failed task_id=%s serial=%s duration_s=%.1f error=%s",
-                task.id,
-                self.serial,
-                duration_s,
-                error,
-            )
+            outcome = FailTask(task_id=task.id, attempt=task.attempts, error=error)
+        commands = [outcome]
         if not self.online:
-            await self._writer.submit(
-                MarkDeviceOffline(serial=self.serial, reason=error or "")
-            )
-            log.warning("device lost serial=%s", self.serial)
+            commands.append(MarkDeviceOffline(serial=self.serial, reason=error or ""))
+        await self._writer.submit_all(commands)

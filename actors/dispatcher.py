@@ -25,7 +25,6 @@ simply not handed over.
 
 from __future__ import annotations
 
-import logging
 import math
 import random
 
@@ -37,8 +36,6 @@ from phonefarm.core.clock import Clock
 from phonefarm.core.commands import FailTask, PauseDevice, StartTask
 from phonefarm.core.events import TaskDeleted, TaskStopped
 from phonefarm.core.store import Store
-
-log = logging.getLogger(__name__)
 
 _LOG_BATCH = 1000
 
@@ -146,11 +143,5 @@ class Dispatcher:
                     )
                 )
                 continue
-            log.info(
-                "task started task_id=%s serial=%s attempt=%s",
-                task.id,
-                task.serial,
-                task.attempts,
-            )
             actor.assign(task)
         return next_due_at

@@ -81,9 +81,6 @@ class Fleet:
                 if known is not None:  # a pause recorded before a restart holds
                     actor.resume_at_us = known.paused_until_us
                 self.actors[driver.serial] = actor
-                log.info(
-                    "device connected serial=%s driver=%s", driver.serial, driver.kind
-                )
                 nursery.start_soon(self._supervise, actor)
             task_status.started()
 

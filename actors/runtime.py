@@ -31,6 +31,7 @@ from phonefarm.actors.dispatcher import Dispatcher
 from phonefarm.actors.driver import Driver
 from phonefarm.actors.fleet import Fleet
 from phonefarm.actors.simulated import SimulatedPhone
+from phonefarm.actors.transition_log import log_transitions
 from phonefarm.actors.writer import Writer
 from phonefarm.core.clock import Clock, SystemClock
 from phonefarm.core.commands import InterruptRunning
@@ -119,6 +120,7 @@ async def open_runtime(
                     material_dirs=config.material_dirs,
                 )
                 await actor_nursery.start(fleet.run, drivers)
+                actor_nursery.start_soon(log_transitions, store, writer)
                 await actor_nursery.start(dispatcher.run)
                 try:
                     yield Runtime(config, store, writer, clock, fleet, dispatcher)

@@ -8,7 +8,6 @@ and `enable_multi_account`.
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Literal
 
 import msgspec
@@ -22,8 +21,6 @@ from phonefarm.core.task_request import MAX_SERIAL_BYTES
 from phonefarm.http.context import app_state, current_runtime
 from phonefarm.http.envelope import success
 from phonefarm.http.params import query_arg, read_json_object
-
-log = logging.getLogger(__name__)
 
 blueprint = Blueprint("accounts", __name__, url_prefix="/api/v1")
 
@@ -67,12 +64,6 @@ async def add_account() -> Response:
     platform = fields.platform or runtime.config.platform
 
     await runtime.writer.submit(AddAccount(fields.serial, username, platform))
-    log.info(
-        "account added username=%s serial=%s platform=%s",
-        username,
-        fields.serial,
-        platform,
-    )
     account = runtime.store.account(username)
     assert account is not None
     return success(account_object(account))
@@ -83,5 +74,4 @@ async def remove_account(username: str) -> Response:
     runtime = current_runtime()
     name = check_username(username, "username")
     (removed,) = await runtime.writer.submit(RemoveAccount(name))
-    log.info("account removed username=%s", removed.event.username)
     return success({"deleted": removed.event.username})

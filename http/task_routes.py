@@ -179,7 +179,6 @@ async def delete_tasks() -> Response:
         if isinstance(outcome, RequestError) and not isinstance(outcome, NotFoundError):
             raise outcome
     deleted_count = len(task_ids) - len(not_found)
-    log.info("tasks deleted count=%d not_found=%d", deleted_count, len(not_found))
     return success({"deleted_count": deleted_count, "not_found": not_found})
 
 
@@ -199,7 +198,6 @@ async def retry_all_tasks() -> Response:
         for task_id, outcome in zip(candidates, outcomes, strict=True)
         if not isinstance(outcome, BaseException)
     ]
-    log.info("tasks retried count=%d", len(retried))
     return success({"retried_count": len(retried), "task_ids": retried})
 
 

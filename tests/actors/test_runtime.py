@@ -2,6 +2,7 @@
 
 import datetime as dt
 import itertools
+import logging
 
 import pytest
 import trio
@@ -223,3 +224,16 @@ async def test_no_interval_means_no_rest(clock, runtime, material):
     await wait_for_status(runtime, 2, TaskStatus.COMPLETED)
     kinds = {type(r.event).type_name() for r in runtime.store.events_after(0, 1000)}
     assert "device.paused" not in kinds
+
+
+async def test_each_transition_is_logged_once(clock, runtime, material, caplog):
+    caplog.set_level(logging.INFO)
+    await runtime.writer.submit(CreateTasks([post("P1", material)]))
+    await wait_for_status(runtime, 1, TaskStatus.COMPLETED)
+    await runtime.writer.wait_for_commit(runtime.writer.last_seq - 1)
+    with trio.fail_after(5):
+        while not any("task completed" in m for m in caplog.messages):
+            await trio.sleep(0.01)
+    lines = [m for m in caplog.messages if "task_id=1" in m]
+    assert [m.split(" task_id")[0] for m in lines] == ["task started", "task completed"]
+    assert "serial=P1" in lines[1] and "duration_s=" in lines[1]
