@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from phonefarm.core.accounts import normalise_username
 from phonefarm.core.commands import AcceptedRequest, Account, Device, TaskSpec
 from phonefarm.core.events import (
@@ -11,6 +13,7 @@ from phonefarm.core.events import (
     AccountRemoved,
     DeviceConnected,
     DeviceDisconnected,
+    DevicePaused,
     Event,
     Recorded,
     RequestAccepted,
@@ -76,13 +79,21 @@ class MemoryState:
             case TaskDeleted(task_id=task_id):
                 self.tasks.pop(task_id, None)
             case DeviceConnected(serial=serial, model=model, driver=driver):
+                known = self.devices.get(serial)
                 self.devices[serial] = Device(
-                    serial=serial, model=model, driver=driver, online=True
+                    serial=serial,
+                    model=model,
+                    driver=driver,
+                    online=True,
+                    paused_until_us=known.paused_until_us if known else 0,
                 )
             case DeviceDisconnected(serial=serial):
-                known = self.devices[serial]
-                self.devices[serial] = Device(
-                    serial=serial, model=known.model, driver=known.driver, online=False
+                self.devices[serial] = msgspec.structs.replace(
+                    self.devices[serial], online=False
+                )
+            case DevicePaused(serial=serial, until_us=until_us):
+                self.devices[serial] = msgspec.structs.replace(
+                    self.devices[serial], paused_until_us=until_us
                 )
             case AccountAdded(username=username, serial=serial, platform=platform):
                 self.accounts[normalise_username(username)] = Account(

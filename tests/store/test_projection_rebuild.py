@@ -8,10 +8,16 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from phonefarm.core.commands import (
+    AddAccount,
     CompleteTask,
     CreateTasks,
     DeleteTask,
     FailTask,
+    IdempotencyKey,
+    MarkDeviceOffline,
+    MarkDeviceOnline,
+    PauseDevice,
+    RemoveAccount,
     RetryTask,
     StartTask,
     StopTask,
@@ -23,6 +29,8 @@ from phonefarm.core.task import TaskStatus
 
 SERIALS = st.sampled_from(["S1", "S2", "S3"])
 SCRIPTS = st.sampled_from(["post", "follow"])
+USERNAMES = st.sampled_from(["alice", "@Alice", "bob", "carol"])
+KEYS = st.sampled_from([None, "k1", "k2"])
 
 
 class StoreMachine(RuleBasedStateMachine):
@@ -49,11 +57,30 @@ class StoreMachine(RuleBasedStateMachine):
             for record in outcome:
                 self.model.record(record)
 
-    @rule(serials=st.lists(SERIALS, min_size=1, max_size=3), script=SCRIPTS)
-    def create(self, serials, script):
+    @rule(serials=st.lists(SERIALS, min_size=1, max_size=3), script=SCRIPTS, key=KEYS)
+    def create(self, serials, script, key):
         first = self.model.next_task_id()
-        self.apply(CreateTasks([spec(s, script) for s in serials]))
-        self.ids.extend(range(first, first + len(serials)))
+        idempotency = key and IdempotencyKey(key, body_sha256=script)
+        self.apply(CreateTasks([spec(s, script) for s in serials], idempotency))
+        self.ids.extend(range(first, self.model.next_task_id()))
+
+    @rule(serial=SERIALS, online=st.booleans())
+    def plug(self, serial, online):
+        if online:
+            self.apply(MarkDeviceOnline(serial, "Pixel", "adb"))
+        else:
+            self.apply(MarkDeviceOffline(serial, "unplugged"))
+
+    @rule(serial=SERIALS, username=USERNAMES, add=st.booleans())
+    def account(self, serial, username, add):
+        if add:
+            self.apply(AddAccount(serial, username.removeprefix("@"), "tiktok"))
+        else:
+            self.apply(RemoveAccount(username))
+
+    @rule(serial=SERIALS, pause_ms=st.integers(0, 120_000))
+    def pause(self, serial, pause_ms):
+        self.apply(PauseDevice(serial, 1, pause_ms))
 
     @precondition(lambda self: self.ids)
     @rule(data=st.data())
@@ -88,6 +115,12 @@ class StoreMachine(RuleBasedStateMachine):
             assert self.store.check() == []
             for task in self.model.tasks.values():
                 assert self.store.task(task.id) == task
+            assert self.store.devices() == sorted(
+                self.model.devices.values(), key=lambda d: d.serial
+            )
+            assert self.store.accounts() == sorted(
+                self.model.accounts.values(), key=lambda a: a.username.lower()
+            )
             self.store.rebuild()
             assert self.store.check() == []
         finally:
@@ -96,7 +129,7 @@ class StoreMachine(RuleBasedStateMachine):
 
 
 StoreMachine.TestCase.settings = settings(
-    max_examples=40,
+    max_examples=80,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

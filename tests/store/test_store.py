@@ -1,5 +1,9 @@
 """The LMDB store: events and projections written together, and read back."""
 
+import logging
+import subprocess
+import sys
+
 import pytest
 from factories import spec
 
@@ -185,3 +189,36 @@ def test_check_lists_a_projection_that_drifted(store):
     assert difference.database == "tasks" and difference.live is None
     store.rebuild()
     assert store.check() == [] and store.task(1) is not None
+
+
+def _lmdb_process(path, *, read: bool) -> subprocess.Popen:
+    """A child that opens the environment (and a read transaction) and waits."""
+    code = (
+        "import lmdb, time\n"
+        f"env = lmdb.open({str(path)!r}, readonly=True, max_dbs=16)\n"
+        + ("txn = env.begin()\n" if read else "")
+        + "print('open', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline() == "open\n"
+    return child
+
+
+def test_stale_reader_slots_of_a_killed_process_are_cleared_at_open(tmp_path, caplog):
+    # The lock table is reset when the first process opens the environment,
+    # so a stale slot only survives while some other process keeps it open.
+    Store.open(tmp_path).close()
+    holder = _lmdb_process(tmp_path, read=False)
+    try:
+        reader = _lmdb_process(tmp_path, read=True)
+        reader.kill()
+        reader.wait()
+        with caplog.at_level(logging.WARNING):
+            Store.open(tmp_path).close()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "cleared stale reader slots count=1" in caplog.messages
