@@ -10,6 +10,9 @@ PLATFORMS = ("tiktok", "instagram")
 MAX_USERNAME_CHARS = 64
 # Both apps allow letters, digits, "." and "_"; "-" is kept for safety.
 _USERNAME = re.compile(r"[A-Za-z0-9._-]+")
+# The same rule as a JSON Schema pattern, for the API's documents: what
+# `check_username` accepts, leading "@" and surrounding blanks included.
+USERNAME_PATTERN = rf"^ *@?[A-Za-z0-9._-]{{1,{MAX_USERNAME_CHARS}}} *$"
 
 
 def display_username(raw: str) -> str:

@@ -161,3 +161,19 @@ class DuplicateRequestError(RequestError):
         self.key = key
         self.task_ids = task_ids
         super().__init__(f"request {key!r} was already carried out")
+
+
+class UnauthorizedError(RequestError):
+    """The server asks for an API token and the request has none, or another."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "missing or wrong API token: send Authorization: Bearer <token>"
+        )
+
+
+class ApiDisabledError(RequestError):
+    """The server runs with `--disable-api`, as TikMatrix's Starter plan does."""
+
+    def __init__(self) -> None:
+        super().__init__("API access is disabled on this server (serve --disable-api)")

@@ -187,10 +187,16 @@ class Store:
                 raise _store_error(exc) from exc
 
     def check(self, progress: Progress | None = None) -> list[Difference]:
-        """Compare the projections with a replay of the log; [] when they agree."""
-        return self._read(
-            lambda txn: check_projections(txn, self._dbs, _open_scratch, progress)
-        )
+        """Compare the projections with a replay of the log; [] when they agree.
+
+        Raises `StoreError` if the scratch copy cannot be written (a full disk).
+        """
+        try:
+            return self._read(
+                lambda txn: check_projections(txn, self._dbs, _open_scratch, progress)
+            )
+        except lmdb.Error as exc:
+            raise _store_error(exc) from exc
 
     # -- reading ---------------------------------------------------------
 
@@ -430,6 +436,20 @@ def _unlock(fd: int | None) -> None:
 
 
 def _store_error(exc: lmdb.Error) -> StoreError:
-    if getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in str(exc):
-        return StoreFullError("no space left on device")
+    # What a commit meets when the disk has no room: ENOSPC (lmdb.DiskError),
+    # EDQUOT, EFBIG past a file size limit, and EIO for a write that came up
+    # short, which is how a disk filling mid-commit usually shows: LMDB
+    # turns a short write into EIO, noting "short write, filesystem full?".
+    # A failing disk says EIO too, hence the hedge in that reason. py-lmdb
+    # puts the errno in `code`.
+    full_disk_reasons = {
+        errno.ENOSPC: "no space left on device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EFBIG: "file size limit reached",
+        errno.EIO: "a disk write came up short (is the disk full?)",
+    }
+    code = errno.ENOSPC if isinstance(exc, lmdb.DiskError) else getattr(exc, "code", 0)
+    reason = full_disk_reasons.get(code)
+    if reason is not None:
+        return StoreFullError(reason)
     return StoreError(str(exc))

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 from quart import Blueprint, Response
 
-from phonefarm.core.accounts import check_username
+from phonefarm.core.accounts import USERNAME_PATTERN, check_username
 from phonefarm.core.commands import Account, AddAccount, RemoveAccount
 from phonefarm.core.errors import InvalidParameterError
 from phonefarm.core.script_configs import convert_strict
@@ -29,7 +29,7 @@ class NewAccount(msgspec.Struct, kw_only=True):
     """The body of `POST /account`; unknown keys are ignored."""
 
     serial: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SERIAL_BYTES)]
-    username: str
+    username: Annotated[str, msgspec.Meta(pattern=USERNAME_PATTERN)]
     platform: Literal["tiktok", "instagram"] | None = None
 
 

@@ -5,6 +5,8 @@
     40001  405     a known route with the wrong method (MethodNotAllowed)
     40002  400     MissingScriptNameError (and InvalidScriptNameError)
     40003  400     UnsupportedScriptError
+    40101  401     UnauthorizedError (with WWW-Authenticate: Bearer)
+    40301  403     ApiDisabledError
     40401  404     NotFoundError, an unknown route (NotFound)
     40901  409     ConflictError
     41301  413     BodyTooLargeError, RequestEntityTooLarge
@@ -31,6 +33,7 @@ from werkzeug.exceptions import (
 )
 
 from phonefarm.core.errors import (
+    ApiDisabledError,
     BodyTooLargeError,
     ConflictError,
     InvalidParameterError,
@@ -38,6 +41,7 @@ from phonefarm.core.errors import (
     NotFoundError,
     RequestError,
     StoreError,
+    UnauthorizedError,
     UnsupportedScriptError,
 )
 from phonefarm.http.envelope import envelope_response
@@ -52,6 +56,8 @@ _REQUEST_ERRORS: tuple[tuple[type[RequestError], int, int], ...] = (
     (InvalidParameterError, INVALID_PARAMETER, 400),
     (MissingScriptNameError, 40002, 400),
     (UnsupportedScriptError, 40003, 400),
+    (UnauthorizedError, 40101, 401),
+    (ApiDisabledError, 40301, 403),
     (NotFoundError, 40401, 404),
     (ConflictError, 40901, 409),
     (BodyTooLargeError, 41301, 413),
@@ -84,7 +90,10 @@ def register_error_handlers(app: QuartTrio) -> None:
 
 async def _request_error(error: RequestError) -> Response:
     code, status = code_for(error)
-    return envelope_response(code, str(error), status=status)
+    headers = None
+    if isinstance(error, UnauthorizedError):
+        headers = {"WWW-Authenticate": 'Bearer realm="phonefarm"'}
+    return envelope_response(code, str(error), status=status, headers=headers)
 
 
 async def _http_error(error: HTTPException) -> Response:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from phonefarm.tools import events, rebuild, serve
+from phonefarm.tools import bench, events, rebuild, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_parser(commands)
     events.add_parser(commands)
     rebuild.add_parser(commands)
+    bench.add_parser(commands)
     return parser
 
 

@@ -58,11 +58,16 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         printer = _JsonPrinter() if args.json else _TablePrinter()
+        # Everything up to `end` is printed now, the rest by --follow: an
+        # event committed meanwhile is printed once, never skipped.
+        end = store.last_seq()
         for record in _records(store, args):
+            if record.seq > end:
+                break
             printer.add(record)
         printer.flush()
         if args.follow:
-            after = max(args.after, store.last_seq())
+            after = max(args.after, end)
             try:
                 while True:
                     new = store.events_after(after, _BATCH)

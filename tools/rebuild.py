@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
                 differences = store.check(report)
             else:
                 replayed = store.rebuild(report)
+    except StoreError as exc:
+        print(f"phonefarm: {exc}", file=sys.stderr)
+        return 1
     finally:
         store.close()
     elapsed_s = max(time.monotonic() - began, 1e-9)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
+import ipaddress
 import logging
+import os
 import signal
 import socket
 import sys
 import zoneinfo
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hypercorn
 import hypercorn.trio
@@ -18,14 +23,20 @@ import trio
 from phonefarm.actors.runtime import RuntimeConfig, open_runtime
 from phonefarm.core.errors import StoreError
 from phonefarm.http.app import create_app
+from phonefarm.http.auth import check_token
+from phonefarm.http.params import MAX_BODY_BYTES
 from phonefarm.tools.logs import configure_logging
 from phonefarm.tools.paths import default_data_dir
+
+if TYPE_CHECKING:
+    from quart_trio import QuartTrio
 
 log = logging.getLogger("phonefarm.serve")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 50809
 GRACEFUL_TIMEOUT_S = 1.0  # hypercorn's wait for open requests; fits a 2 s shutdown
+TOKEN_ENV = "PHONEFARM_TOKEN"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -69,6 +80,25 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="folder post may read materials from (repeatable; default: any)",
     )
     parser.add_argument(
+        "--token",
+        default=None,
+        help=f"require 'Authorization: Bearer TOKEN' on every request "
+        f"(default: ${TOKEN_ENV}; required with a --host other than loopback)",
+    )
+    parser.add_argument(
+        "--disable-api",
+        action="store_true",
+        help="answer 40301 to everything but /health and /metrics, as "
+        "TikMatrix's Starter plan does",
+    )
+    parser.add_argument(
+        "--max-body",
+        type=_positive,
+        default=MAX_BODY_BYTES,
+        metavar="BYTES",
+        help="largest request body accepted (%(default)s)",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=("debug", "info", "warning", "error")
     )
     parser.add_argument("--log-json", action="store_true", help="log JSON lines")
@@ -76,6 +106,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
+    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+    refusal = _access_refusal(args.host, token, args.material_dir)
+    if refusal is not None:
+        return _fail(refusal)
+    make_app = functools.partial(
+        create_app,
+        token=token,
+        disable_api=args.disable_api,
+        max_body_bytes=args.max_body,
+    )
     configure_logging(args.log_level, json_lines=args.log_json)
     data_dir = (args.data_dir or default_data_dir()).expanduser().absolute()
     config = RuntimeConfig(
@@ -94,13 +134,17 @@ def run(args: argparse.Namespace) -> int:
     # Startup errors arrive inside exception groups, from the nurseries.
     failure: StoreError | None = None
     try:
-        trio.run(_serve, config, listener)
+        trio.run(_serve, config, listener, make_app)
     except* StoreError as group:
         failure = group.exceptions[0]  # type: ignore[assignment]
     return 0 if failure is None else _fail(str(failure))
 
 
-async def _serve(config: RuntimeConfig, listener: socket.socket) -> None:
+async def _serve(
+    config: RuntimeConfig,
+    listener: socket.socket,
+    make_app: Callable[..., QuartTrio],
+) -> None:
     host, port = listener.getsockname()[:2]
     async with open_runtime(config) as runtime:
         hyper_config = hypercorn.Config()
@@ -114,7 +158,11 @@ async def _serve(config: RuntimeConfig, listener: socket.socket) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_shutdown_on_signal, shutdown)
             await nursery.start(
-                _serve_http, create_app(runtime), hyper_config, shutdown, served
+                _serve_http,
+                make_app(runtime, stopping=shutdown),
+                hyper_config,
+                shutdown,
+                served,
             )
             log.info(
                 "phonefarm listening url=http://%s:%s/api/v1 data_dir=%s phones=%d",
@@ -181,6 +229,39 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _access_refusal(
+    host: str, token: str | None, material_dirs: list[Path] | None
+) -> str | None:
+    """Why the server must not start with these settings, or None."""
+    if token is not None:
+        try:
+            check_token(token)
+        except ValueError as exc:
+            return str(exc)
+    if _is_loopback(host):
+        return None
+    missing = []
+    if token is None:
+        missing.append(f"--token TOKEN (or ${TOKEN_ENV})")
+    if not material_dirs:
+        missing.append("--material-dir DIR")
+    if not missing:
+        return None
+    return (
+        f"--host {host} is reachable from other machines: "
+        f"it needs {' and '.join(missing)}"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _reason(exc: OSError) -> str:
     if exc.errno == errno.EADDRINUSE:
         return "address already in use (is another phonefarm or TikMatrix running?)"
@@ -194,6 +275,13 @@ def _url_host(host: str) -> str:
 def _fail(message: str) -> int:
     print(f"phonefarm: {message}", file=sys.stderr)
     return 1
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _non_negative(text: str) -> int:
