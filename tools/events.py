@@ -7,10 +7,12 @@ then polls for what the server appends.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import msgspec
 from rich.console import Console
@@ -67,25 +69,40 @@ def run(args: argparse.Namespace) -> int:
             printer.add(record)
         printer.flush()
         if args.follow:
-            after = max(args.after, end)
-            try:
-                while True:
-                    new = store.events_after(after, _BATCH)
-                    for record in new:
-                        if _wanted(record, args):
-                            printer.add(record)
-                    printer.flush()
-                    if new:
-                        after = new[-1].seq
-                    else:
-                        time.sleep(FOLLOW_POLL_S)
-            except KeyboardInterrupt:
-                return 0
+            _follow(store, printer, args, after=max(args.after, end))
     except BrokenPipeError:
         return 0
     finally:
         store.close()
     return 0
+
+
+def _follow(
+    store: Store, printer: _Printer, args: argparse.Namespace, after: int
+) -> None:
+    """Print what the server appends after `after` until SIGINT or SIGTERM.
+
+    The signals only set a flag, checked between two reads: an interrupt
+    raised in the middle of a read (inside LMDB, or while adopting a map the
+    server grew) could leave the store's state half-changed.
+    """
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    while not stop.is_set():
+        new = store.events_after(after, _BATCH)
+        for record in new:
+            if _wanted(record, args):
+                printer.add(record)
+        printer.flush()
+        if new:
+            after = new[-1].seq
+        else:
+            stop.wait(FOLLOW_POLL_S)
 
 
 def _records(store: Store, args: argparse.Namespace) -> Iterator[Recorded]:
@@ -108,6 +125,12 @@ def _wanted(record: Recorded, args: argparse.Namespace) -> bool:
     if args.task is not None and record.task_id != args.task:
         return False
     return args.serial is None or record.serial == args.serial
+
+
+class _Printer(Protocol):
+    def add(self, record: Recorded) -> None: ...
+
+    def flush(self) -> None: ...
 
 
 class _JsonPrinter:
