@@ -89,11 +89,13 @@ async def open_runtime(
     *,
     clock: Clock | None = None,
     drivers: Sequence[Driver] | None = None,
+    commit_in_thread: bool = True,
 ) -> AsyncIterator[Runtime]:
     """Start everything but HTTP; StoreError if the store cannot be opened.
 
     `drivers` replaces the phones `config.simulate` would create (tests use
-    it to hold on to the simulated phones and inject faults).
+    it to hold on to the simulated phones and inject faults);
+    `commit_in_thread=False` is for tests under MockClock (see `Writer`).
     """
     clock = clock or SystemClock(config.timezone)
     if drivers is None:
@@ -101,7 +103,7 @@ async def open_runtime(
     store = Store.open(config.data_dir)
     try:
         async with trio.open_nursery() as writer_nursery:
-            writer = Writer(store, clock)
+            writer = Writer(store, clock, commit_in_thread=commit_in_thread)
             await writer_nursery.start(writer.run)
             interrupted = await writer.submit(
                 InterruptRunning(reason="interrupted by restart")

@@ -50,8 +50,16 @@ class Writer:
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
         queue_size: int = DEFAULT_QUEUE_SIZE,
+        commit_in_thread: bool = True,
     ) -> None:
+        """`commit_in_thread=False` commits on the event loop, blocking it.
+
+        Only for tests under MockClock: its autojump takes a task waiting on
+        a worker thread for an idle one and jumps the clock to the next
+        deadline, often a test's own timeout, while the fsync runs.
+        """
         self._store = store
+        self._commit_in_thread = commit_in_thread
         self._clock = clock
         self._max_batch = max_batch
         self._send, self._receive = trio.open_memory_channel[_Pending](queue_size)
@@ -111,9 +119,12 @@ class Writer:
         # shutdown waits for the commit in flight, so its callers are
         # answered with what really happened.
         try:
-            outcomes = await trio.to_thread.run_sync(
-                self._store.apply, commands, self._clock.now_us()
-            )
+            if self._commit_in_thread:
+                outcomes = await trio.to_thread.run_sync(
+                    self._store.apply, commands, self._clock.now_us()
+                )
+            else:
+                outcomes = self._store.apply(commands, self._clock.now_us())
         except PhonefarmError as exc:
             log.error("commit failed commands=%d error=%s", len(commands), exc)
             self._answer_all(batch, exc)

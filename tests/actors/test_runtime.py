@@ -34,10 +34,10 @@ class TrioWallClock:
 @pytest.fixture
 def clock():
     # Every test names this fixture itself: pytest-trio runs a test on a
-    # clock only when the test function takes it directly.
-    # Above zero: the writer's fsync runs in a thread, and a zero threshold
-    # would jump the clock while every task merely waits for the disk.
-    return trio.testing.MockClock(autojump_threshold=0.01)
+    # clock only when the test function takes it directly. The runtimes
+    # here commit on the event loop (commit_in_thread=False), so autojump
+    # never mistakes an fsync in a worker thread for idleness.
+    return trio.testing.MockClock(autojump_threshold=0)
 
 
 @pytest.fixture
@@ -74,6 +74,7 @@ async def runtime(tmp_path, clock):
     async with open_runtime(
         RuntimeConfig(data_dir=tmp_path / "data"),
         clock=TrioWallClock(),
+        commit_in_thread=False,
         drivers=drivers,
     ) as runtime:
         runtime.phones = {d.serial: d for d in drivers}
@@ -165,7 +166,10 @@ async def test_a_restart_fails_what_a_dead_process_left_running(tmp_path, clock)
     store.close()
 
     async with open_runtime(
-        RuntimeConfig(data_dir=tmp_path), clock=TrioWallClock(), drivers=[]
+        RuntimeConfig(data_dir=tmp_path),
+        clock=TrioWallClock(),
+        commit_in_thread=False,
+        drivers=[],
     ) as runtime:
         task = runtime.store.task(1)
         assert (task.status, task.error) == (
@@ -183,7 +187,9 @@ async def test_a_clean_shutdown_fails_running_tasks_as_interrupted(
     drivers = phones("P1")
     drivers[0].slow_uploads()
     config = RuntimeConfig(data_dir=tmp_path)
-    async with open_runtime(config, clock=TrioWallClock(), drivers=drivers) as runtime:
+    async with open_runtime(
+        config, clock=TrioWallClock(), commit_in_thread=False, drivers=drivers
+    ) as runtime:
         await runtime.writer.submit(CreateTasks([post("P1", material)]))
         await wait_for_status(runtime, 1, TaskStatus.RUNNING)
 

@@ -16,9 +16,11 @@ def clock():
 
 
 @pytest.fixture
-async def runtime(tmp_path, clock):
+async def runtime(request, tmp_path, clock):
     config = RuntimeConfig(data_dir=tmp_path / "data")
-    async with open_runtime(config, clock=clock) as rt:
+    # Under MockClock, commit on the event loop (see actors/writer.py).
+    in_thread = "mock_clock" not in request.fixturenames
+    async with open_runtime(config, clock=clock, commit_in_thread=in_thread) as rt:
         await rt.writer.submit_all(
             [
                 MarkDeviceOnline(serial=serial, model="Pixel 7", driver="adb")

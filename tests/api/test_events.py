@@ -26,8 +26,8 @@ BAD_NUMBERS = ["abc", "-1", "1.0", "1e3", "0x10", " 1", "\u0663", "\uff11", "9" 
 
 @pytest.fixture
 def mock_clock():
-    # Above zero: the writer's fsync runs in a thread (see test_runtime.py).
-    return trio.testing.MockClock(autojump_threshold=0.01)
+    # The runtime fixture commits on the event loop under this clock.
+    return trio.testing.MockClock(autojump_threshold=0)
 
 
 async def finished_task(client, runtime):

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 from server_process import STARTUP_TIMEOUT_S, ServerProcess, poll
 
 SMALL_MAP = Path(__file__).with_name("small_map.py")
@@ -20,14 +19,6 @@ TASK_DONE_TIMEOUT_S = 30.0
 OUTPUT_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 2.0  # the server's promise, with a stream open
 STREAM_END_S = 0.9  # below hypercorn's graceful timeout: the stream ended itself
-
-
-@pytest.fixture
-def servers():
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.stop()
 
 
 def start(servers, data_dir, *args, map_size_bytes=None):

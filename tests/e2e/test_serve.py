@@ -18,14 +18,6 @@ def material(tmp_path):
     return video
 
 
-@pytest.fixture
-def servers():
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.stop()
-
-
 def start(servers, data_dir, *args):
     server = ServerProcess(data_dir, *args).start()
     servers.append(server)

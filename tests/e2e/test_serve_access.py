@@ -9,14 +9,6 @@ from phonefarm.tools.cli import main
 TOKEN = "s3cret-token"
 
 
-@pytest.fixture
-def servers():
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.stop()
-
-
 def start(servers, tmp_path, *args) -> ServerProcess:
     server = ServerProcess(tmp_path / "data", *args).start()
     servers.append(server)
