@@ -61,6 +61,7 @@ class DeviceActor:
         self._task_timeout_s = task_timeout_s
         self._inbox_send, self._inbox = trio.open_memory_channel[Task](1)
         self._scope: trio.CancelScope | None = None
+        self._cancelled_task_id: int | None = None
 
     @property
     def idle(self) -> bool:
@@ -73,8 +74,14 @@ class DeviceActor:
         self._inbox_send.send_nowait(task)
 
     def cancel(self, task_id: int) -> None:
-        """Interrupt the task if it is the one running; otherwise do nothing."""
-        if self.current_task_id == task_id and self._scope is not None:
+        """Interrupt the task if it is this phone's; otherwise do nothing.
+
+        A task assigned but not started yet is cancelled as it starts.
+        """
+        if self.current_task_id != task_id:
+            return
+        self._cancelled_task_id = task_id
+        if self._scope is not None:
             self._scope.cancel()
 
     async def run(self) -> None:
@@ -85,6 +92,7 @@ class DeviceActor:
             await self._run_task(task)
             self.current_task_id = None
             self._scope = None
+            self._cancelled_task_id = None
             self.pause_pending = True
             self._on_idle()
 
@@ -99,6 +107,8 @@ class DeviceActor:
         error: str | None = None
         with trio.CancelScope() as scope:
             self._scope = scope
+            if self._cancelled_task_id == task.id:
+                scope.cancel()
             try:
                 with trio.fail_after(self._task_timeout_s):
                     await SCRIPTS[task.script_name](context)

@@ -36,6 +36,7 @@ from phonefarm.core.clock import Clock
 from phonefarm.core.commands import FailTask, PauseDevice, StartTask
 from phonefarm.core.events import TaskDeleted, TaskStopped
 from phonefarm.core.store import Store
+from phonefarm.core.task import TaskStatus
 
 _LOG_BATCH = 1000
 
@@ -131,8 +132,8 @@ class Dispatcher:
                 self.wake()
                 continue
             task = self._store.task(start.task_id)
-            if task is None:  # deleted right after it started
-                continue
+            if task is None or task.status is not TaskStatus.RUNNING:
+                continue  # stopped or deleted right after it started
             actor = self._actors[start.serial]
             if not actor.idle:  # the phone went away while we committed
                 await self._writer.submit(

@@ -7,14 +7,14 @@ import logging
 import pytest
 import trio
 import trio.testing
-from factories import spec
+from factories import created_event, spec
 
 from phonefarm.actors.runtime import RuntimeConfig, open_runtime
 from phonefarm.actors.simulated import SimulatedPhone
 from phonefarm.core.commands import CreateTasks, StartTask, StopTask
-from phonefarm.core.events import DevicePaused
+from phonefarm.core.events import DevicePaused, Recorded
 from phonefarm.core.store import Store
-from phonefarm.core.task import TaskStatus
+from phonefarm.core.task import TaskStatus, created
 
 START_US = 1_800_000_000_000_000
 
@@ -243,3 +243,23 @@ async def test_each_transition_is_logged_once(clock, runtime, material, caplog):
     lines = [m for m in caplog.messages if "task_id=1" in m]
     assert [m.split(" task_id")[0] for m in lines] == ["task started", "task completed"]
     assert "serial=P1" in lines[1] and "duration_s=" in lines[1]
+
+
+async def test_a_stop_that_lands_before_the_script_starts_still_stops_it(
+    clock, runtime, material
+):
+    # The dispatcher hands a task over right after its start commits; a
+    # stop committed in between reaches the phone before its script runs.
+    phone = runtime.phones["P1"]
+    phone.slow_uploads()  # the script, once started, would not end by itself
+    actor = runtime.fleet.actors["P1"]
+    config = post("P1", material).script_config
+    event = created_event(99, "P1", script_config=config)
+    task = created(Recorded(seq=1, at_us=START_US, event=event))
+    actor.assign(task)
+    actor.cancel(99)
+    with trio.fail_after(1):
+        while actor.current_task_id is not None:
+            await trio.sleep(0.01)
+    assert len(phone.calls) <= 1  # cancelled at its first call, the push
+    assert phone.posts == [] and actor.idle
