@@ -1,7 +1,8 @@
 """The fleet: one supervised device actor per phone.
 
-Phones come from drivers handed in at start (simulated phones now; adb
-discovery will add and remove them as they are plugged in). Each actor
+Phones come from drivers handed in at start (simulated phones), or are
+added and removed while running with `attach`/`detach` (adb discovery,
+`actors/adb_discovery.py`, as phones are plugged in and out). Each actor
 runs under a supervisor that restarts it with backoff if it crashes; a
 crash fails the task it was running, since no one else will finish it.
 """
@@ -17,7 +18,12 @@ import trio
 from phonefarm.actors.device import DeviceActor
 from phonefarm.actors.driver import Driver
 from phonefarm.actors.writer import Writer
-from phonefarm.core.commands import FailTask, MarkDeviceOffline, MarkDeviceOnline
+from phonefarm.core.commands import (
+    Command,
+    FailTask,
+    MarkDeviceOffline,
+    MarkDeviceOnline,
+)
 from phonefarm.core.store import Store
 
 log = logging.getLogger(__name__)
@@ -40,6 +46,8 @@ class Fleet:
         self._on_idle = on_idle
         self._material_dirs = material_dirs
         self.actors = actors  # shared with the dispatcher; filled here
+        self._nursery: trio.Nursery | None = None
+        self._scopes: dict[str, trio.CancelScope] = {}  # per attached actor
 
     def current_task_id(self, serial: str) -> int | None:
         actor = self.actors.get(serial)
@@ -70,19 +78,80 @@ class Fleet:
             ]
         )
         async with trio.open_nursery() as nursery:
+            self._nursery = nursery
             for driver in drivers:
-                actor = DeviceActor(
-                    driver,
-                    self._writer,
-                    on_idle=self._on_idle,
-                    material_dirs=self._material_dirs,
-                )
-                known = self._store.device(driver.serial)
-                if known is not None:  # a pause recorded before a restart holds
-                    actor.resume_at_us = known.paused_until_us
-                self.actors[driver.serial] = actor
-                nursery.start_soon(self._supervise, actor)
+                self._start_actor(driver)
+            # Open until cancelled, so `attach` has somewhere to start actors.
+            nursery.start_soon(trio.sleep_forever)
             task_status.started()
+
+    async def attach(self, driver: Driver) -> None:
+        """Add a phone that was just plugged in (or came back); needs `run` first.
+
+        Records `DeviceConnected` and starts a supervised actor. A phone
+        already attached is left as it is.
+        """
+        current = self.actors.get(driver.serial)
+        if current is not None and current.online and driver.serial in self._scopes:
+            return
+        await self._writer.submit(
+            MarkDeviceOnline(
+                serial=driver.serial, model=driver.model, driver=driver.kind
+            )
+        )
+        stale = self._scopes.pop(driver.serial, None)
+        if stale is not None:  # an actor that lost its phone on its own
+            stale.cancel()
+        self._start_actor(driver)
+        self._on_idle()
+
+    async def detach(self, serial: str, reason: str) -> None:
+        """Take an unplugged phone out: fail its running task, mark it offline.
+
+        The failure is committed before the actor is cancelled, so the
+        cancelled script (which reports nothing) cannot leave the task
+        running. The actor stays in `actors`, offline, so the dispatcher
+        never finds a serial missing; `attach` replaces it.
+        """
+        actor = self.actors.get(serial)
+        if actor is None:
+            return
+        actor.online = False
+        commands: list[Command] = []
+        running = actor.current_task_id
+        task = None if running is None else self._store.task(running)
+        if task is not None:
+            commands.append(
+                FailTask(task_id=task.id, attempt=task.attempts, error=reason)
+            )
+        commands.append(MarkDeviceOffline(serial=serial, reason=reason))
+        await self._writer.submit_all(commands)
+        scope = self._scopes.pop(serial, None)
+        if scope is not None:
+            scope.cancel()
+        actor.current_task_id = None
+
+    def _start_actor(self, driver: Driver) -> None:
+        actor = DeviceActor(
+            driver,
+            self._writer,
+            on_idle=self._on_idle,
+            material_dirs=self._material_dirs,
+        )
+        known = self._store.device(driver.serial)
+        if known is not None:  # a pause recorded before a restart holds
+            actor.resume_at_us = known.paused_until_us
+        self.actors[driver.serial] = actor
+        scope = trio.CancelScope()
+        self._scopes[driver.serial] = scope
+        assert self._nursery is not None, "Fleet.run starts the nursery"
+        self._nursery.start_soon(self._supervise_within, actor, scope)
+
+    async def _supervise_within(
+        self, actor: DeviceActor, scope: trio.CancelScope
+    ) -> None:
+        with scope:
+            await self._supervise(actor)
 
     async def mark_all_offline(self, reason: str) -> None:
         await self._writer.submit_all(

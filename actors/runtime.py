@@ -50,6 +50,8 @@ class RuntimeConfig:
     timezone: dt.tzinfo | None = None
     material_dirs: tuple[Path, ...] | None = None
     sim_step_delay_s: tuple[float, float] = field(default=(0.05, 0.2))
+    # Find real phones through the local adb server (actors/adb_discovery.py).
+    adb: bool = False
 
 
 class Runtime:
@@ -122,6 +124,10 @@ async def open_runtime(
                     material_dirs=config.material_dirs,
                 )
                 await actor_nursery.start(fleet.run, drivers)
+                if config.adb:
+                    from phonefarm.actors.adb_discovery import watch_adb
+
+                    actor_nursery.start_soon(watch_adb, fleet)
                 actor_nursery.start_soon(log_transitions, store, writer)
                 await actor_nursery.start(dispatcher.run)
                 try:

@@ -39,6 +39,14 @@ def configure_logging(level: str = "info", *, json_lines: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Libraries that talk at INFO about things an operator does not need.
-    for noisy in ("hypercorn.access", "quart.serving"):
+    # Libraries that talk at INFO about things an operator does not need;
+    # uiautomator2 logs RPC parameters (typed captions) even at DEBUG, and
+    # hypercorn's "Running on" repeats phonefarm's own listening line.
+    for noisy in (
+        "hypercorn.access",
+        "hypercorn.error",
+        "quart.serving",
+        "uiautomator2",
+        "adbutils",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

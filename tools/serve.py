@@ -121,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
     config = RuntimeConfig(
         data_dir=data_dir,
         simulate=args.simulate,
+        adb=args.simulate == 0,  # real phones, unless simulated ones were asked for
         platform=args.platform,
         timezone=args.timezone,
         material_dirs=tuple(p.absolute() for p in args.material_dir)
@@ -173,8 +174,9 @@ async def _serve(
             )
             if not runtime.fleet.actors:
                 log.info(
-                    "no phones: plug one in over USB with adb debugging on, "
-                    "or restart with --simulate 3 to try it with simulated phones"
+                    "no phones yet: plug one in over USB with USB debugging on "
+                    "(phonefarm watches adb for it), or restart with --simulate 3 "
+                    "to try it with simulated phones"
                 )
             await shutdown.wait()
             with trio.move_on_after(GRACEFUL_TIMEOUT_S + 0.5):
