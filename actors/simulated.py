@@ -21,8 +21,6 @@ import collections
 import logging
 import math
 import random
-import struct
-import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from phonefarm.actors.sim_screens import (
     PushedFile,
     render_hierarchy,
 )
+from phonefarm.actors.sim_screenshot import screenshot_png
 from phonefarm.core.errors import (
     DeviceDisconnectedError,
     DeviceError,
@@ -223,7 +222,7 @@ class SimulatedPhone:
 
     async def screenshot(self) -> bytes:
         await self._step("screenshot")
-        return _solid_png(108, 240, _screen_colour(self._screens.foreground))
+        return screenshot_png(self._screens.foreground)
 
     # Internals.
 
@@ -294,29 +293,4 @@ def _without_templates(selector: Selector) -> Selector:
         text=fixed(selector.text),
         resource_id=fixed(selector.resource_id),
         description=fixed(selector.description),
-    )
-
-
-def _screen_colour(package: str) -> tuple[int, int, int]:
-    colours = {"tiktok": (18, 18, 18), "instagram": (225, 48, 108)}
-    for platform, app in APPS.items():
-        if app.package == package:
-            return colours[platform]
-    return (240, 240, 240)
-
-
-def _solid_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    """Encode a one-colour RGB PNG (enough for a screenshot placeholder)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    row = b"\x00" + bytes(rgb) * width  # filter byte 0, then the pixels
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(row * height))
-        + chunk(b"IEND", b"")
     )

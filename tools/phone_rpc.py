@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from phonefarm.actors.sim_screens import SCREEN_HEIGHT, SCREEN_WIDTH, Element
-from phonefarm.actors.simulated import _screen_colour, _solid_png
+from phonefarm.actors.sim_screenshot import screenshot_png
 from phonefarm.tools.adb_transport import Stream
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ def _clear_text_field(phone: PhoneState, params: list[Any]) -> bool:
 def _take_screenshot(phone: PhoneState, params: list[Any]) -> str:
     # The real agent sends a JPEG of `params` = [scale, quality]; a PNG of
     # the app's colour is enough to prove the bytes get through.
-    image = _solid_png(108, 240, _screen_colour(phone.model.foreground))
+    image = screenshot_png(phone.model.foreground)
     return base64.b64encode(image).decode()
 
 
