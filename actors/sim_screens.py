@@ -10,9 +10,9 @@ Each screen is a flat list of `Element`s, rendered to uiautomator's XML by
 same flow with their own looks (texts, resource ids, content
 descriptions):
 
-    home ──create──▶ camera ──upload──▶ gallery ──next──▶ caption ──post──▶ home
-      │                                                     (uploading…, then done)
-      └──search──▶ search ──result──▶ profile ◀── open_url(profile link)
+    home -create-> camera -upload-> gallery -next-> caption -post-> home
+      |                                              (uploading..., then done)
+      +-search-> search -result-> profile <- open_url(profile link)
 
 The looks are written here independently of `actors/selectors.py`: this
 is the app, that is what scripts believe about it, and a test checks that

@@ -1,12 +1,12 @@
 """Device discovery: phones that come and go, reconciled with the fleet."""
 
-import datetime as dt
 import logging
 import socket
 
 import pytest
 import trio
 import trio.testing
+from clocks import TrioWallClock
 from factories import spec
 
 from phonefarm.actors.adb_discovery import (
@@ -20,22 +20,11 @@ from phonefarm.actors.simulated import SimulatedPhone
 from phonefarm.core.commands import CreateTasks
 from phonefarm.core.task import TaskStatus
 
-START_US = 1_800_000_000_000_000
-
-
-class TrioWallClock:
-    tz = dt.UTC
-
-    def __init__(self) -> None:
-        self._offset_us = START_US - int(trio.current_time() * 1_000_000)
-
-    def now_us(self) -> int:
-        return self._offset_us + int(trio.current_time() * 1_000_000)
-
 
 @pytest.fixture
 def clock():
-    return trio.testing.MockClock(autojump_threshold=0.01)
+    # The runtime below commits on the event loop (see actors/writer.py).
+    return trio.testing.MockClock(autojump_threshold=0)
 
 
 @pytest.fixture
@@ -48,7 +37,10 @@ def material(tmp_path):
 @pytest.fixture
 async def runtime(tmp_path, clock):
     async with open_runtime(
-        RuntimeConfig(data_dir=tmp_path / "data"), clock=TrioWallClock(), drivers=[]
+        RuntimeConfig(data_dir=tmp_path / "data"),
+        clock=TrioWallClock(),
+        commit_in_thread=False,
+        drivers=[],
     ) as runtime:
         yield runtime
 

@@ -1,12 +1,12 @@
 """Writer, dispatcher and device actors together on simulated phones, MockClock."""
 
-import datetime as dt
 import itertools
 import logging
 
 import pytest
 import trio
 import trio.testing
+from clocks import START_US, TrioWallClock
 from factories import created_event, spec
 
 from phonefarm.actors.runtime import RuntimeConfig, open_runtime
@@ -15,20 +15,6 @@ from phonefarm.core.commands import CreateTasks, StartTask, StopTask
 from phonefarm.core.events import DevicePaused, Recorded
 from phonefarm.core.store import Store
 from phonefarm.core.task import TaskStatus, created
-
-START_US = 1_800_000_000_000_000
-
-
-class TrioWallClock:
-    """A wall clock that follows trio's clock, so MockClock moves it too."""
-
-    tz = dt.UTC
-
-    def __init__(self) -> None:
-        self._offset_us = START_US - int(trio.current_time() * 1_000_000)
-
-    def now_us(self) -> int:
-        return self._offset_us + int(trio.current_time() * 1_000_000)
 
 
 @pytest.fixture
