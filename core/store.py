@@ -34,7 +34,7 @@ from phonefarm.core.errors import (
     StoreFullError,
     StoreLockedError,
 )
-from phonefarm.core.events import Recorded
+from phonefarm.core.events import Recorded, TaskCreated, TaskDeleted
 from phonefarm.core.gate import ResizeGate
 from phonefarm.core.projections import (
     DATABASE_NAMES,
@@ -55,7 +55,7 @@ from phonefarm.core.projections import META_LAST_SEQ as _META_LAST_SEQ
 from phonefarm.core.rebuild import Difference, Progress, rebuild_in_place
 from phonefarm.core.rebuild import check as check_projections
 from phonefarm.core.rules import decide
-from phonefarm.core.task import Task, TaskStatus
+from phonefarm.core.task import Task, TaskStatus, created, evolve
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +213,31 @@ class Store:
     def task(self, task_id: int) -> Task | None:
         return self._read(lambda txn: read_task(txn, self._dbs, task_id))
 
+    def task_as_of(self, task_id: int, seq: int) -> Task | None:
+        """The task as it was right after event `seq`, deleted tasks included.
+
+        Folds the task's history; for answering with the state a command
+        committed when a later one (a delete) has changed it since.
+        """
+        task = None
+        for record in self.task_history(task_id):
+            if record.seq > seq:
+                break
+            if isinstance(record.event, TaskCreated):
+                task = created(record)
+            elif isinstance(record.event, TaskDeleted):
+                task = None
+            elif task is not None:
+                task = evolve(task, record)
+        return task
+
+    def task_serial(self, task_id: int) -> str | None:
+        """The phone a task was created for, deleted tasks included."""
+        history = self.task_history(task_id, limit=1)
+        if history and isinstance(history[0].event, TaskCreated):
+            return history[0].event.serial
+        return None
+
     def list_tasks(
         self, filters: dict[str, object], *, offset: int, limit: int
     ) -> tuple[list[Task], int]:
@@ -302,8 +327,8 @@ class Store:
 
         return self._read(walk)
 
-    def task_history(self, task_id: int) -> list[Recorded]:
-        """Every event of one task, deleted tasks included, in log order."""
+    def task_history(self, task_id: int, *, limit: int | None = None) -> list[Recorded]:
+        """Every event of one task (or its first `limit`), deleted tasks included."""
         prefix = pack_u64(task_id)
 
         def walk(txn: lmdb.Transaction) -> list[Recorded]:
@@ -318,6 +343,8 @@ class Store:
                 result.append(
                     decode_record(seq_key, txn.get(seq_key, db=self._dbs.events))
                 )
+                if limit is not None and len(result) >= limit:
+                    break
             return result
 
         return self._read(walk)

@@ -39,7 +39,13 @@ from phonefarm.core.script_configs import (
 )
 from phonefarm.core.spintax import resolve_spintax
 
+_encode = msgspec.msgpack.Encoder().encode
+
 MAX_TASKS_PER_REQUEST = 10_000
+# What one request may write: a task's script config (unknown keys kept) is
+# stored with every task the request fans out to.
+MAX_CONFIG_BYTES = 64 * 1024
+MAX_REQUEST_STORED_BYTES = 16 << 20
 MAX_INTERVAL_MINUTES = 1440
 # A serial is part of LMDB keys (at most 511 bytes, shared with the other
 # list filters), so it is bounded in bytes, not characters. mDNS serials
@@ -133,6 +139,7 @@ def build_task_specs(
             f"the request would create {count} tasks; the limit is "
             f"{MAX_TASKS_PER_REQUEST} per request",
         )
+    _check_stored_size(validated, count)
 
     base = TaskSpec(
         serial="",
@@ -158,6 +165,28 @@ def build_task_specs(
         for runner in runners
         for config in _task_configs(validated, rng)
     ]
+
+
+def _check_stored_size(validated: ValidatedConfig, count: int) -> None:
+    """Refuse a request whose tasks would store more than the budgets allow.
+
+    Every task keeps its own copy of the script config, unknown keys
+    included, so a 1 MiB body fanned out to thousands of tasks would write
+    gigabytes in one commit and hold up every other write meanwhile.
+    """
+    config_bytes = len(_encode(validated.config))
+    if config_bytes > MAX_CONFIG_BYTES:
+        raise InvalidParameterError(
+            "script_config",
+            f"is {config_bytes} bytes stored; at most {MAX_CONFIG_BYTES} per task",
+        )
+    if config_bytes * count > MAX_REQUEST_STORED_BYTES:
+        raise InvalidParameterError(
+            "script_config",
+            f"{count} tasks of {config_bytes} bytes each would store "
+            f"{config_bytes * count // (1 << 20)} MiB; at most "
+            f"{MAX_REQUEST_STORED_BYTES >> 20} MiB per request",
+        )
 
 
 def _script_name(body: dict[str, Any]) -> str:

@@ -59,14 +59,19 @@ async def add_account() -> Response:
         raise InvalidParameterError("serial", "is required")
     if "username" not in body:
         raise InvalidParameterError("username", "is required")
+    username = check_username(body["username"], "username")
     fields = convert_strict(body, NewAccount)
-    username = check_username(fields.username, "username")
     platform = fields.platform or runtime.config.platform
 
-    await runtime.writer.submit(AddAccount(fields.serial, username, platform))
-    account = runtime.store.account(username)
-    assert account is not None
-    return success(account_object(account))
+    (added,) = await runtime.writer.submit(
+        AddAccount(fields.serial, username, platform)
+    )
+    # Answer from the committed event: a DELETE racing this one may already
+    # have removed the account from the projection.
+    event = added.event
+    return success(
+        {"username": event.username, "serial": event.serial, "platform": event.platform}
+    )
 
 
 @blueprint.delete("/account/<username>")

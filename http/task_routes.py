@@ -25,7 +25,7 @@ from phonefarm.core.errors import (
     NotFoundError,
     RequestError,
 )
-from phonefarm.core.events import TaskCreated
+from phonefarm.core.events import Recorded, TaskCreated
 from phonefarm.core.rules import check_repeat
 from phonefarm.core.script_configs import convert_strict
 from phonefarm.core.task import Task, TaskStatus
@@ -144,16 +144,16 @@ async def get_task(task_id: str) -> Response:
 async def stop_task(task_id: str) -> Response:
     runtime = current_runtime()
     task_number = parse_task_id(task_id)
-    await runtime.writer.submit(StopTask(task_number))
-    return success(task_object(_existing_task(task_number), runtime.clock.tz))
+    records = await runtime.writer.submit(StopTask(task_number))
+    return success(task_object(_task_after(task_number, records), runtime.clock.tz))
 
 
 @blueprint.post("/task/<task_id:task_id>/retry")
 async def retry_task(task_id: str) -> Response:
     runtime = current_runtime()
     task_number = parse_task_id(task_id)
-    await runtime.writer.submit(RetryTask(task_number))
-    return success(task_object(_existing_task(task_number), runtime.clock.tz))
+    records = await runtime.writer.submit(RetryTask(task_number))
+    return success(task_object(_task_after(task_number, records), runtime.clock.tz))
 
 
 @blueprint.delete("/task/<task_id:task_id>")
@@ -199,6 +199,16 @@ async def retry_all_tasks() -> Response:
         if not isinstance(outcome, BaseException)
     ]
     return success({"retried_count": len(retried), "task_ids": retried})
+
+
+def _task_after(task_id: int, records: list[Recorded]) -> Task:
+    """The task as the command's commit left it, even if deleted since."""
+    store = current_runtime().store
+    if not records:  # nothing changed (a stop of a failed task)
+        return _existing_task(task_id)
+    task = store.task_as_of(task_id, records[-1].seq)
+    assert task is not None
+    return task
 
 
 def _existing_task(task_id: int) -> Task:

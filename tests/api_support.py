@@ -3,6 +3,8 @@
 import datetime as dt
 import json
 
+import trio
+
 NOW_US = 1_714_557_600_000_000  # 2024-05-01 10:00:00 UTC
 
 MAX_BODY = 1 << 20
@@ -78,3 +80,16 @@ async def create(client, body) -> list[int]:
     assert (status, envelope["code"]) == (200, 0), envelope
     assert envelope["message"] == "success"
     return envelope["data"]["task_ids"]
+
+
+async def concurrently(*calls):
+    """Run the (client, method, path[, body]) calls at once; their answers in order."""
+    answers = [None] * len(calls)
+
+    async def one(index, args):
+        answers[index] = await call(*args)
+
+    async with trio.open_nursery() as nursery:
+        for index, args in enumerate(calls):
+            nursery.start_soon(one, index, args)
+    return answers

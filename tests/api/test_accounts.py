@@ -1,7 +1,7 @@
 """The account registry and the modes that read it: usernames, multi-account."""
 
 import pytest
-from api_support import call, create, follow_body, post_body
+from api_support import call, concurrently, create, follow_body, post_body
 
 
 async def add(client, serial, username, platform=None):
@@ -113,3 +113,13 @@ async def test_removing_an_account_leaves_its_tasks(accounts, video):
     await call(accounts, "DELETE", "/api/v1/account/bob")
     _, task = await call(accounts, "GET", f"/api/v1/task/{task_id}")
     assert (task["data"]["serial"], task["data"]["username"]) == ("dev-1", "bob")
+
+
+async def test_an_add_racing_a_delete_answers_what_it_committed(client):
+    for n in range(20):
+        name = f"race{n}"
+        (status, envelope), _ = await concurrently(
+            (client, "POST", "/api/v1/account", {"serial": "dev-1", "username": name}),
+            (client, "DELETE", f"/api/v1/account/{name}"),
+        )
+        assert (status, envelope["data"]["username"]) == (200, name), envelope

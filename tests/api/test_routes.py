@@ -16,6 +16,7 @@ from api_support import (
     TASK_FIELDS,
     FixedClock,
     call,
+    concurrently,
     create,
     follow_body,
     post_body,
@@ -665,3 +666,21 @@ async def test_an_asap_task_is_scheduled_at_its_creation(client, video):
     assert (await get_task(client, later_id))["scheduled_at"] == (
         "2024-05-01T10:30:00.000+00:00"
     )
+
+
+async def test_a_stop_racing_a_delete_answers_the_stop_it_committed(
+    client, runtime, video
+):
+    for _ in range(20):
+        (task_id,) = await create(client, post_body(video))
+        (status, envelope), _ = await concurrently(
+            (client, "POST", f"/api/v1/task/{task_id}/stop"),
+            (client, "DELETE", f"/api/v1/task/{task_id}"),
+        )
+        kinds = [type(r.event).type_name() for r in runtime.store.task_history(task_id)]
+        if "task.stopped" in kinds:
+            assert status == 200, envelope
+            task = envelope["data"]
+            assert (task["status"], task["error"]) == (3, "stopped by user")
+        else:
+            assert (status, envelope["code"]) == (404, 40401)

@@ -407,3 +407,25 @@ def test_interval_bound_is_said(video):
 def test_unknown_top_level_fields_are_ignored(video):
     (spec,) = build(post_body(video, rotate_proxy=True, task_name="x"))
     assert spec.serial == "sim-01"
+
+
+def test_a_config_too_big_to_store_per_task_is_refused(video):
+    body = post_body(video, serials=["sim-01"])
+    body["script_config"]["note"] = "x" * (64 * 1024)
+    error = invalid(body)
+    assert error.field == "script_config" and "per task" in error.reason
+
+
+def test_a_fan_out_that_would_store_too_much_is_refused(video):
+    body = {
+        "serials": ["sim-01", "sim-02", "sim-03"],
+        "script_name": "follow",
+        "script_config": {
+            "target_users": [f"user{n}" for n in range(1000)],
+            "note": "x" * 20_000,
+        },
+    }
+    error = invalid(body)
+    assert error.field == "script_config" and "MiB per request" in error.reason
+    body["script_config"]["note"] = "x" * 100
+    assert len(build(body)) == 3000
