@@ -31,7 +31,7 @@ from phonefarm.actors.dispatcher import Dispatcher
 from phonefarm.actors.driver import Driver
 from phonefarm.actors.fleet import Fleet
 from phonefarm.actors.simulated import SimulatedPhone
-from phonefarm.actors.transition_log import log_transitions
+from phonefarm.actors.transition_log import TransitionLog
 from phonefarm.actors.writer import Writer
 from phonefarm.core.clock import Clock, SystemClock
 from phonefarm.core.commands import InterruptRunning
@@ -107,6 +107,8 @@ async def open_runtime(
         async with trio.open_nursery() as writer_nursery:
             writer = Writer(store, clock, commit_in_thread=commit_in_thread)
             await writer_nursery.start(writer.run)
+            transitions = TransitionLog(store)
+            writer_nursery.start_soon(transitions.run, writer)
             interrupted = await writer.submit(
                 InterruptRunning(reason="interrupted by restart")
             )
@@ -125,10 +127,11 @@ async def open_runtime(
                 )
                 await actor_nursery.start(fleet.run, drivers)
                 if config.adb:
+                    # Imported here: adbutils reads ANDROID_ADB_SERVER_PORT
+                    # when imported, and simulated-only servers never need it.
                     from phonefarm.actors.adb_discovery import watch_adb
 
                     actor_nursery.start_soon(watch_adb, fleet)
-                actor_nursery.start_soon(log_transitions, store, writer)
                 await actor_nursery.start(dispatcher.run)
                 try:
                     yield Runtime(config, store, writer, clock, fleet, dispatcher)
@@ -139,12 +142,9 @@ async def open_runtime(
                 trio.CancelScope(shield=True),
                 trio.move_on_after(SHUTDOWN_WRITE_TIMEOUT_S),
             ):
-                stopped = await writer.submit(
-                    InterruptRunning(reason="interrupted by shutdown")
-                )
-                if stopped:
-                    log.info("tasks interrupted by shutdown count=%d", len(stopped))
+                await writer.submit(InterruptRunning(reason="interrupted by shutdown"))
                 await fleet.mark_all_offline("server stopped")
+            transitions.catch_up()  # the shutdown's own events, before we go
             writer_nursery.cancel_scope.cancel()
     finally:
         store.close()

@@ -34,15 +34,25 @@ log = logging.getLogger("phonefarm.transitions")
 _BATCH = 1000
 
 
-async def log_transitions(store: Store, writer: Writer) -> None:
-    """Log every event committed from now on; runs until cancelled."""
-    seen_seq = store.last_seq()
-    while True:
-        await writer.wait_for_commit(seen_seq)
-        while batch := store.events_after(seen_seq, _BATCH):
+class TransitionLog:
+    """Logs the events committed after the moment it was made."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._seen_seq = store.last_seq()
+
+    def catch_up(self) -> None:
+        """Log everything committed since the last call; synchronous."""
+        while batch := self._store.events_after(self._seen_seq, _BATCH):
             for record in batch:
-                _log_one(store, record)
-            seen_seq = batch[-1].seq
+                _log_one(self._store, record)
+            self._seen_seq = batch[-1].seq
+
+    async def run(self, writer: Writer) -> None:
+        """Log each commit as it lands; runs until cancelled."""
+        while True:
+            await writer.wait_for_commit(self._seen_seq)
+            self.catch_up()
 
 
 def _log_one(store: Store, record: Recorded) -> None:
@@ -112,8 +122,7 @@ def _log_one(store: Store, record: Recorded) -> None:
 
 
 def _serial(store: Store, task_id: int) -> str | None:
-    task = store.task(task_id)
-    return None if task is None else task.serial
+    return store.task_serial(task_id)
 
 
 def _duration_s(store: Store, task_id: int, record: Recorded) -> str:

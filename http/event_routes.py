@@ -208,7 +208,7 @@ async def _frames(
     tz = runtime.clock.tz
     began = time.monotonic()
     sent = 0
-    log.info("event stream opened after=%d", after)
+    log.debug("event stream opened after=%d", after)
     try:
         yield b"retry: %d\n\n" % RETRY_MS
         while not stopping.is_set():
@@ -222,7 +222,7 @@ async def _frames(
             if not stopping.is_set() and runtime.writer.last_seq <= after:
                 yield b": keep-alive\n\n"
     finally:
-        log.info(
+        log.debug(
             "event stream closed events=%d last_seq=%d duration_s=%.1f",
             sent,
             after,

@@ -90,8 +90,9 @@ async def create_tasks() -> Response:
     task_ids = [r.event.task_id for r in records if isinstance(r.event, TaskCreated)]
     serials = list(dict.fromkeys(spec.serial for spec in specs))
     log.info(
-        "tasks created count=%d script_name=%s serials=%s",
+        "tasks created count=%d task_ids=%s script_name=%s serials=%s",
         len(task_ids),
+        f"{task_ids[0]}-{task_ids[-1]}" if len(task_ids) > 1 else task_ids[0],
         specs[0].script_name,
         ",".join(serials),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 
@@ -16,7 +17,7 @@ _encode_json = msgspec.json.Encoder().encode
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, object] = {
-            "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "at": _iso_ms(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -28,6 +29,11 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return _encode_json(line).decode()
+
+
+def _iso_ms(created: float) -> str:
+    moment = dt.datetime.fromtimestamp(created).astimezone()
+    return moment.isoformat(timespec="milliseconds")
 
 
 def configure_logging(level: str = "info", *, json_lines: bool = False) -> None:

@@ -646,7 +646,9 @@ async def test_one_info_line_per_created_batch_without_payloads(client, video, c
     lines = [
         r.getMessage() for r in caplog.records if r.name.startswith("phonefarm.http")
     ]
-    assert lines == ["tasks created count=2 script_name=post serials=dev-1,dev-2"]
+    assert lines == [
+        "tasks created count=2 task_ids=1-2 script_name=post serials=dev-1,dev-2"
+    ]
 
 
 class TickingClock(FixedClock):

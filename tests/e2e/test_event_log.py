@@ -158,7 +158,10 @@ def next_event(lines, kind):
 
 
 def test_a_stream_follows_the_server_and_ends_when_it_stops(tmp_path, servers):
-    server = start(servers, tmp_path / "data", "--simulate", "1")
+    # Streams log their end at DEBUG.
+    server = start(
+        servers, tmp_path / "data", "--simulate", "1", "--log-level", "debug"
+    )
     with open_stream(server) as (response, lines):
         assert response.status_code == 200
         assert response.headers["content-type"] == "text/event-stream"
@@ -180,7 +183,7 @@ def test_a_stream_follows_the_server_and_ends_when_it_stops(tmp_path, servers):
 
 
 def test_a_client_that_leaves_closes_its_stream(tmp_path, servers):
-    server = start(servers, tmp_path / "data")
+    server = start(servers, tmp_path / "data", "--log-level", "debug")
     with open_stream(server, after="0") as (_, lines):
         assert next(lines) == "retry: 2000"
     poll(lambda: "event stream closed" in server.log(), timeout_s=10)

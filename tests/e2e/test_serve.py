@@ -64,6 +64,9 @@ def test_the_readme_example_runs_on_a_simulated_phone_and_survives_kill_9(
         "failed": 0,
     }
 
+    log = server.log()
+    for line in ("device connected serial=sim-01", f"task started task_id={task_id}"):
+        assert line in log, log
     server.kill()
     again = start(servers, data_dir, "--simulate", "3")
     assert again.get(f"/task/{task_id}")["data"] == task
