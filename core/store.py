@@ -88,14 +88,17 @@ class Store:
         *,
         map_size: int = DEFAULT_MAP_SIZE_BYTES,
         readonly: bool = False,
+        create: bool = True,
     ) -> Store:
-        """Open (creating if needed) the store in a data directory.
+        """Open (creating if needed, unless `create` is False) a data directory's store.
 
         A writable open takes the directory's lock file; raises
         `StoreLockedError` if another process holds it, `StoreError` if the
         directory cannot be used.
         """
         data_dir = Path(path)
+        if not create and not (data_dir / "data.mdb").is_file():
+            raise StoreError(f"no phonefarm store in {data_dir}")
         lock_fd = None
         try:
             if not readonly:

@@ -11,7 +11,6 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Protocol
 
 import msgspec
@@ -23,6 +22,7 @@ from phonefarm.core.errors import StoreError
 from phonefarm.core.event_json import event_object
 from phonefarm.core.events import Recorded
 from phonefarm.core.store import Store
+from phonefarm.tools import arguments
 from phonefarm.tools.paths import default_data_dir
 
 FOLLOW_POLL_S = 0.2
@@ -33,14 +33,21 @@ _encode_json = msgspec.json.Encoder().encode
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = commands.add_parser("events", help="show the event log (read-only)")
     parser.add_argument(
-        "--data-dir", type=Path, default=None, help="the server's data dir"
+        "--data-dir",
+        type=arguments.data_dir,
+        default=None,
+        help="the server's data dir",
     )
     parser.add_argument(
-        "--task", type=int, default=None, metavar="ID", help="one task only"
+        "--task",
+        type=arguments.task_id,
+        default=None,
+        metavar="ID",
+        help="one task only",
     )
     parser.add_argument("--serial", default=None, help="one phone's events only")
     parser.add_argument(
-        "--after", type=int, default=0, metavar="SEQ", help="start after SEQ"
+        "--after", type=arguments.seq, default=0, metavar="SEQ", help="start after SEQ"
     )
     parser.add_argument(
         "--follow", action="store_true", help="keep printing new events"
@@ -59,17 +66,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"phonefarm: {exc}", file=sys.stderr)
         return 1
     try:
+        if args.task is not None and not args.follow:
+            if not store.task_history(args.task, limit=1):
+                print(f"phonefarm: no task {args.task} in the log", file=sys.stderr)
+                return 1
         printer = _JsonPrinter() if args.json else _TablePrinter()
+        wanted = _Filter(store, args)
         # Everything up to `end` is printed now, the rest by --follow: an
         # event committed meanwhile is printed once, never skipped.
         end = store.last_seq()
-        for record in _records(store, args):
+        for record in _records(store, args, wanted):
             if record.seq > end:
                 break
             printer.add(record)
         printer.flush()
         if args.follow:
-            _follow(store, printer, args, after=max(args.after, end))
+            _follow(store, printer, wanted, after=max(args.after, end))
     except BrokenPipeError:
         return 0
     finally:
@@ -77,9 +89,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _follow(
-    store: Store, printer: _Printer, args: argparse.Namespace, after: int
-) -> None:
+def _follow(store: Store, printer: _Printer, wanted: _Filter, after: int) -> None:
     """Print what the server appends after `after` until SIGINT or SIGTERM.
 
     The signals only set a flag, checked between two reads: an interrupt
@@ -96,7 +106,7 @@ def _follow(
     while not stop.is_set():
         new = store.events_after(after, _BATCH)
         for record in new:
-            if _wanted(record, args):
+            if wanted(record):
                 printer.add(record)
         printer.flush()
         if new:
@@ -105,12 +115,14 @@ def _follow(
             stop.wait(FOLLOW_POLL_S)
 
 
-def _records(store: Store, args: argparse.Namespace) -> Iterator[Recorded]:
+def _records(
+    store: Store, args: argparse.Namespace, wanted: _Filter
+) -> Iterator[Recorded]:
     if args.task is not None:
         records: Iterator[Recorded] = iter(store.task_history(args.task))
     else:
         records = _log_after(store, args.after)
-    return (r for r in records if _wanted(r, args))
+    return (r for r in records if wanted(r))
 
 
 def _log_after(store: Store, after: int) -> Iterator[Recorded]:
@@ -119,12 +131,30 @@ def _log_after(store: Store, after: int) -> Iterator[Recorded]:
         after = batch[-1].seq
 
 
-def _wanted(record: Recorded, args: argparse.Namespace) -> bool:
-    if record.seq <= args.after:
-        return False
-    if args.task is not None and record.task_id != args.task:
-        return False
-    return args.serial is None or record.serial == args.serial
+class _Filter:
+    """Which records to print. A task's events all count as its phone's,
+    though only some of them name the serial themselves."""
+
+    def __init__(self, store: Store, args: argparse.Namespace) -> None:
+        self._store = store
+        self._args = args
+        self._serials: dict[int, str | None] = {}
+
+    def __call__(self, record: Recorded) -> bool:
+        args = self._args
+        if record.seq <= args.after:
+            return False
+        if args.task is not None and record.task_id != args.task:
+            return False
+        return args.serial is None or self._serial(record) == args.serial
+
+    def _serial(self, record: Recorded) -> str | None:
+        task_id = record.task_id
+        if task_id is None:
+            return record.serial
+        if task_id not in self._serials:
+            self._serials[task_id] = self._store.task_serial(task_id)
+        return self._serials[task_id]
 
 
 class _Printer(Protocol):

@@ -7,13 +7,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
 from phonefarm.core.errors import StoreError, StoreLockedError
 from phonefarm.core.store import Store
+from phonefarm.tools import arguments
 from phonefarm.tools.paths import default_data_dir
 
 
@@ -22,7 +22,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "rebuild", help="rebuild task state, indexes and stats from the event log"
     )
     parser.add_argument(
-        "--data-dir", type=Path, default=None, help="the server's data dir"
+        "--data-dir",
+        type=arguments.data_dir,
+        default=None,
+        help="the server's data dir",
     )
     parser.add_argument(
         "--check",
@@ -36,7 +39,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     data_dir = (args.data_dir or default_data_dir()).expanduser()
     try:
-        store = Store.open(data_dir, readonly=args.check)
+        store = Store.open(data_dir, readonly=args.check, create=False)
     except StoreLockedError:
         print(
             f"phonefarm: {data_dir} is held by a running server; stop it first "

@@ -25,6 +25,7 @@ from phonefarm.core.errors import StoreError
 from phonefarm.http.app import create_app
 from phonefarm.http.auth import check_token
 from phonefarm.http.params import MAX_BODY_BYTES
+from phonefarm.tools import arguments
 from phonefarm.tools.logs import configure_logging
 from phonefarm.tools.paths import default_data_dir
 
@@ -45,11 +46,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--host", default=DEFAULT_HOST, help="address to bind (%(default)s)"
     )
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="port (%(default)s)"
+        "--port", type=arguments.port, default=DEFAULT_PORT, help="port (%(default)s)"
     )
     parser.add_argument(
         "--data-dir",
-        type=Path,
+        type=arguments.data_dir,
         default=None,
         help=f"where the event log lives (default: {default_data_dir()})",
     )

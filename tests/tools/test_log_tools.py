@@ -94,3 +94,46 @@ def test_events_table_is_readable(data_dir, capsys):
     assert main(["events", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert "task.completed" in out and "device.connected" in out
+
+
+def test_events_by_serial_include_every_event_of_that_phones_tasks(data_dir, capsys):
+    main(["events", "--data-dir", str(data_dir), "--json", "--serial", "S1"])
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(e["seq"], e["type"]) for e in lines] == [
+        (1, "device.connected"),
+        (2, "task.created"),
+        (4, "task.started"),
+        (5, "task.completed"),
+    ]
+
+
+def test_events_of_a_task_never_created_is_one_clear_line(data_dir, capsys):
+    assert main(["events", "--data-dir", str(data_dir), "--task", "999"]) == 1
+    assert capsys.readouterr().err == "phonefarm: no task 999 in the log\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["events", "--after", "-5"],
+        ["events", "--after", str(10**23)],
+        ["events", "--task", "0"],
+        ["serve", "--port", "70000"],
+        ["serve", "--port", "-1"],
+        ["serve", "--data-dir", ""],
+        ["rebuild", "--data-dir", " "],
+    ],
+)
+def test_bad_arguments_are_one_clear_usage_error(argv, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "error: argument" in err
+
+
+def test_rebuild_of_a_missing_directory_creates_nothing(tmp_path, capsys):
+    missing = tmp_path / "typo"
+    assert main(["rebuild", "--data-dir", str(missing)]) == 1
+    assert "no phonefarm store" in capsys.readouterr().err
+    assert not missing.exists()

@@ -1,0 +1,42 @@
+"""Argument types the commands share: each refuses bad input in one clear line."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+MAX_SEQ = (1 << 63) - 1
+
+
+def port(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be 0 to 65535")
+    return value
+
+
+def seq(text: str) -> int:
+    """A sequence number or a task id: 0 to 2**63 - 1."""
+    value = _integer(text)
+    if not 0 <= value <= MAX_SEQ:
+        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_SEQ}")
+    return value
+
+
+def task_id(text: str) -> int:
+    value = seq(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be a positive task id")
+    return value
+
+
+def data_dir(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text).expanduser()
+
+
+def _integer(text: str) -> int:
+    if not (text.isascii() and text.lstrip("-").isdigit()):
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+    return int(text)
