@@ -91,14 +91,23 @@ async def read_json_object(limit_bytes: int) -> dict[str, Any]:
     try:
         body = _decode_json(bytes(received))
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise InvalidParameterError(
-            "body", f"must be valid UTF-8 JSON: {exc}"
-        ) from None
+        raise _body_error(str(exc)) from None
     except RecursionError:
         raise InvalidParameterError("body", "is nested too deeply") from None
     if not isinstance(body, dict):
         raise InvalidParameterError("body", "must be a JSON object")
     return body
+
+
+def _body_error(reason: str) -> InvalidParameterError:
+    # An untyped decode cannot name object keys (msgspec says `$[...][0]`),
+    # so a huge integer is named by its kind rather than by its field.
+    if reason.startswith("Integer value out of range"):
+        where = reason.partition(" - at ")[2]
+        return InvalidParameterError(
+            "body", f"holds an integer too large to store (at {where or '$'})"
+        )
+    return InvalidParameterError("body", f"must be valid UTF-8 JSON: {reason}")
 
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255

@@ -37,6 +37,9 @@ log = logging.getLogger("phonefarm.serve")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 50809
 GRACEFUL_TIMEOUT_S = 1.0  # hypercorn's wait for open requests; fits a 2 s shutdown
+# Off by default: hypercorn applies the read timeout to event streams too
+# (their clients send nothing), which would cut them every so often.
+READ_TIMEOUT_S = 0
 TOKEN_ENV = "PHONEFARM_TOKEN"
 
 
@@ -100,6 +103,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="largest request body accepted (%(default)s)",
     )
     parser.add_argument(
+        "--read-timeout",
+        type=_non_negative,
+        default=READ_TIMEOUT_S,
+        metavar="SECONDS",
+        help="close a connection whose client sent nothing for this long (idle "
+        "keep-alives, stalled bodies, and event streams, which clients then "
+        "resume with Last-Event-ID); 0, the default, never",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=("debug", "info", "warning", "error")
     )
     parser.add_argument("--log-json", action="store_true", help="log JSON lines")
@@ -136,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     # Startup errors arrive inside exception groups, from the nurseries.
     failure: StoreError | None = None
     try:
-        trio.run(_serve, config, listener, make_app)
+        trio.run(_serve, config, listener, make_app, args.read_timeout)
     except* StoreError as group:
         failure = group.exceptions[0]  # type: ignore[assignment]
     return 0 if failure is None else _fail(str(failure))
@@ -146,6 +158,7 @@ async def _serve(
     config: RuntimeConfig,
     listener: socket.socket,
     make_app: Callable[..., QuartTrio],
+    read_timeout_s: int,
 ) -> None:
     host, port = listener.getsockname()[:2]
     async with open_runtime(config) as runtime:
@@ -153,6 +166,10 @@ async def _serve(
         # hypercorn takes ownership of the descriptor and closes it.
         hyper_config.bind = [f"fd://{listener.detach()}"]
         hyper_config.graceful_timeout = GRACEFUL_TIMEOUT_S
+        # hypercorn's trio worker does not close idle keep-alive connections
+        # by itself (0.18); without a read timeout, idle or stalled clients
+        # would hold their sockets until the server runs out of them.
+        hyper_config.read_timeout = read_timeout_s or None
         hyper_config.accesslog = None
         hyper_config.errorlog = logging.getLogger("hypercorn.error")
         shutdown = trio.Event()

@@ -686,3 +686,10 @@ async def test_a_stop_racing_a_delete_answers_the_stop_it_committed(
             assert (task["status"], task["error"]) == (3, "stopped by user")
         else:
             assert (status, envelope["code"]) == (404, 40401)
+
+
+async def test_an_integer_of_thousands_of_digits_is_named_as_such(client, video):
+    data = b'{"script_name": "post", "min_interval": ' + b"9" * 5000 + b"}"
+    status, envelope = await call(client, "POST", "/api/v1/task", data=data)
+    assert (status, envelope["code"]) == (400, 40001)
+    assert "integer too large to store" in envelope["message"]

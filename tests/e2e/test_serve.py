@@ -1,6 +1,7 @@
 """The real server process, driven over HTTP as a user would."""
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -122,3 +123,22 @@ def test_a_second_server_on_the_same_data_dir_refuses(tmp_path, servers):
     assert result.returncode != 0
     assert "in use by another phonefarm process" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_idle_and_stalled_connections_are_closed_after_the_read_timeout(
+    tmp_path, servers
+):
+    server = start(servers, tmp_path / "data", "--read-timeout", "1")
+    idle = socket.create_connection(("127.0.0.1", server.port))
+    stalled = socket.create_connection(("127.0.0.1", server.port))
+    stalled.sendall(
+        b"POST /api/v1/task HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab"
+    )
+    for sock in (idle, stalled):
+        sock.settimeout(10)
+        began = time.monotonic()
+        while sock.recv(65536):  # whatever the server says, then its close
+            pass
+        assert time.monotonic() - began < 8  # idle: hypercorn closes at 5 s
+        sock.close()
+    assert server.get("/health")["code"] == 0
