@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 
-from quart import Response, request
+from quart import Response, current_app, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import (
     HTTPException,
@@ -102,7 +103,7 @@ async def _http_error(error: HTTPException) -> Response:
         return _internal(error, "internal error")
     headers = None
     if isinstance(error, MethodNotAllowed):
-        allowed = sorted(error.valid_methods or ())
+        allowed = _served_methods(error.valid_methods or ())
         headers = {"Allow": ", ".join(allowed)}
         message = (
             f"method {request.method} not allowed here; allowed: {', '.join(allowed)}"
@@ -115,6 +116,24 @@ async def _http_error(error: HTTPException) -> Response:
     else:
         message = (error.description or error.name).strip()
     return envelope_response(code, message, status=status, headers=headers)
+
+
+def _served_methods(candidates: Iterable[str]) -> list[str]:
+    """The methods that would really be served at this path.
+
+    werkzeug lists every rule whose pattern matches the path, before their
+    converters run: `POST /task/stats` would offer DELETE, from
+    `/task/<task_id>`, although `stats` is never a task id.
+    """
+    adapter = current_app.create_url_adapter(request)
+    served = []
+    for method in sorted(candidates):
+        try:
+            adapter.match(request.path, method=method)
+        except HTTPException:
+            continue
+        served.append(method)
+    return served
 
 
 async def _internal_error(error: Exception) -> Response:

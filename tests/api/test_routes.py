@@ -693,3 +693,20 @@ async def test_an_integer_of_thousands_of_digits_is_named_as_such(client, video)
     status, envelope = await call(client, "POST", "/api/v1/task", data=data)
     assert (status, envelope["code"]) == (400, 40001)
     assert "integer too large to store" in envelope["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("POST", "/api/v1/task/stats", "GET, HEAD"),
+        ("PUT", "/api/v1/task/stats", "GET, HEAD"),
+        ("GET", "/api/v1/task/retry-all", "POST"),
+        ("GET", "/api/v1/task/batch", "DELETE"),
+        ("PUT", "/api/v1/task/7", "DELETE, GET, HEAD"),
+    ],
+)
+async def test_405_allows_only_the_methods_really_served(client, method, path, allowed):
+    response = await client.open(path, method=method)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed
+    assert allowed in json.loads(await response.get_data())["message"]
