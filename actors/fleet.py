@@ -61,16 +61,19 @@ class Fleet:
     ) -> None:
         """Register the phones, then supervise one actor each until cancelled."""
         drivers = list(drivers)
+        # Phones a dead process left "online" are offline until found again,
+        # so that the log (and its transition lines) shows each reconnect.
         present = {driver.serial for driver in drivers}
-        gone = [
-            d.serial
-            for d in self._store.devices()
-            if d.online and d.serial not in present
-        ]
         await self._writer.submit_all(
             [
-                MarkDeviceOffline(serial=serial, reason="not connected")
-                for serial in gone
+                MarkDeviceOffline(
+                    serial=d.serial,
+                    reason="server restarted"
+                    if d.serial in present
+                    else "not connected",
+                )
+                for d in self._store.devices()
+                if d.online
             ]
             + [
                 MarkDeviceOnline(serial=d.serial, model=d.model, driver=d.kind)

@@ -125,6 +125,7 @@ class AccountAdded(Event, frozen=True, kw_only=True, tag="account.added/1"):
 
 class AccountRemoved(Event, frozen=True, kw_only=True, tag="account.removed/1"):
     username: str
+    serial: str = ""  # the phone it was on; added later, "" in older events
 
 
 class RequestAccepted(Event, frozen=True, kw_only=True, tag="request.accepted/1"):

@@ -169,7 +169,7 @@ def decide(state: StateView, command: Command, *, now_us: int) -> list[Event]:
             account = state.account(normalise_username(username))
             if account is None:
                 raise NotFoundError("account", username)
-            return [AccountRemoved(username=account.username)]
+            return [AccountRemoved(username=account.username, serial=account.serial)]
     raise TypeError(f"unknown command {command!r}")
 
 

@@ -6,12 +6,35 @@ import argparse
 from pathlib import Path
 
 MAX_SEQ = (1 << 63) - 1
+# Far above any USB farm; each simulated phone costs an actor and a model.
+MAX_SIMULATED_PHONES = 10_000
 
 
 def port(text: str) -> int:
     value = _integer(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError("must be 0 to 65535")
+    return value
+
+
+def non_negative(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def positive(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def phone_count(text: str) -> int:
+    value = non_negative(text)
+    if value > MAX_SIMULATED_PHONES:
+        raise argparse.ArgumentTypeError(f"at most {MAX_SIMULATED_PHONES}")
     return value
 
 

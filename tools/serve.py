@@ -59,7 +59,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument(
         "--simulate",
-        type=_non_negative,
+        type=arguments.phone_count,
         default=0,
         metavar="N",
         help="run N simulated phones (no hardware needed)",
@@ -97,14 +97,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument(
         "--max-body",
-        type=_positive,
+        type=arguments.positive,
         default=MAX_BODY_BYTES,
         metavar="BYTES",
         help="largest request body accepted (%(default)s)",
     )
     parser.add_argument(
         "--read-timeout",
-        type=_non_negative,
+        type=arguments.non_negative,
         default=READ_TIMEOUT_S,
         metavar="SECONDS",
         help="close a connection whose client sent nothing for this long (idle "
@@ -295,20 +295,6 @@ def _url_host(host: str) -> str:
 def _fail(message: str) -> int:
     print(f"phonefarm: {message}", file=sys.stderr)
     return 1
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
 
 
 def _timezone(text: str) -> zoneinfo.ZoneInfo:

@@ -207,7 +207,9 @@ def test_accounts_are_unique_by_normalised_name_across_platforms():
 
 def test_remove_an_account_by_any_spelling():
     state = given(PHONE, ALICE)
-    assert decide(state, RemoveAccount("@alice")) == [AccountRemoved(username="Alice")]
+    assert decide(state, RemoveAccount("@alice")) == [
+        AccountRemoved(username="Alice", serial="S1")
+    ]
     with pytest.raises(NotFoundError):
         decide(given(PHONE), RemoveAccount("alice"))
 

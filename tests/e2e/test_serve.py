@@ -71,6 +71,8 @@ def test_the_readme_example_runs_on_a_simulated_phone_and_survives_kill_9(
     server.kill()
     again = start(servers, data_dir, "--simulate", "3")
     assert again.get(f"/task/{task_id}")["data"] == task
+    # The phones a dead process left online are found again, and logged so.
+    assert "device connected serial=sim-01" in again.log()
     assert again.get("/task/stats")["data"] == stats
 
 

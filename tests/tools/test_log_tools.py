@@ -7,9 +7,11 @@ import pytest
 from factories import spec
 
 from phonefarm.core.commands import (
+    AddAccount,
     CompleteTask,
     CreateTasks,
     MarkDeviceOnline,
+    RemoveAccount,
     StartTask,
 )
 from phonefarm.core.store import LOCK_FILE_NAME, Store
@@ -137,3 +139,13 @@ def test_rebuild_of_a_missing_directory_creates_nothing(tmp_path, capsys):
     assert main(["rebuild", "--data-dir", str(missing)]) == 1
     assert "no phonefarm store" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_events_by_serial_include_account_removals(tmp_path, capsys):
+    store = Store.open(tmp_path)
+    store.apply([MarkDeviceOnline("S1", "Pixel", "simulated")], 1)
+    store.apply([AddAccount("S1", "alice", "tiktok"), RemoveAccount("alice")], 2)
+    store.close()
+    main(["events", "--data-dir", str(tmp_path), "--json", "--serial", "S1"])
+    kinds = [json.loads(x)["type"] for x in capsys.readouterr().out.splitlines()]
+    assert kinds == ["device.connected", "account.added", "account.removed"]
