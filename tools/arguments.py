@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 from pathlib import Path
 
 MAX_SEQ = (1 << 63) - 1
@@ -57,6 +58,26 @@ def data_dir(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")
     return Path(text).expanduser()
+
+
+def host(text: str) -> str:
+    """An IP address or "localhost": names are not resolved (no DNS here)."""
+    if text.lower() == "localhost":
+        return text
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an IP address: {text!r} (use e.g. 127.0.0.1, 0.0.0.0 or ::1)"
+        ) from None
+    return text
+
+
+def existing_dir(text: str) -> Path:
+    path = data_dir(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {text}")
+    return path
 
 
 def _integer(text: str) -> int:

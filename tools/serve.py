@@ -46,7 +46,10 @@ TOKEN_ENV = "PHONEFARM_TOKEN"
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = commands.add_parser("serve", help="run the REST server and its phones")
     parser.add_argument(
-        "--host", default=DEFAULT_HOST, help="address to bind (%(default)s)"
+        "--host",
+        type=arguments.host,
+        default=DEFAULT_HOST,
+        help="IP address to bind, or localhost (%(default)s)",
     )
     parser.add_argument(
         "--port", type=arguments.port, default=DEFAULT_PORT, help="port (%(default)s)"
@@ -78,7 +81,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument(
         "--material-dir",
-        type=Path,
+        type=arguments.existing_dir,
         action="append",
         default=None,
         help="folder post may read materials from (repeatable; default: any)",

@@ -124,6 +124,10 @@ def test_events_of_a_task_never_created_is_one_clear_line(data_dir, capsys):
         ["serve", "--port", "-1"],
         ["serve", "--data-dir", ""],
         ["rebuild", "--data-dir", " "],
+        ["serve", "--simulate", "1000000"],
+        ["serve", "--read-timeout", "nan"],
+        ["serve", "--host", "999.1.1.1"],
+        ["serve", "--material-dir", "/nonexistent/folder"],
     ],
 )
 def test_bad_arguments_are_one_clear_usage_error(argv, capsys):
