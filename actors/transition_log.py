@@ -96,7 +96,9 @@ def _log_one(store: Store, record: Recorded) -> None:
                 attempt,
             )
         case TaskDeleted(task_id=task_id):
-            log.info("task deleted task_id=%s", task_id)
+            log.info(
+                "task deleted task_id=%s serial=%s", task_id, _serial(store, task_id)
+            )
         case DeviceConnected(serial=serial, model=model, driver=driver):
             log.info(
                 "device connected serial=%s model=%s driver=%s", serial, model, driver
