@@ -132,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
         disable_api=args.disable_api,
         max_body_bytes=args.max_body,
     )
+    adb_port = os.environ.get("ANDROID_ADB_SERVER_PORT")
+    if args.simulate == 0 and adb_port is not None and not _is_port(adb_port):
+        # adbutils reads it when imported and would fail with a traceback.
+        return _fail(f"ANDROID_ADB_SERVER_PORT={adb_port!r} is not a port (1-65535)")
     configure_logging(args.log_level, json_lines=args.log_json)
     data_dir = (args.data_dir or default_data_dir()).expanduser().absolute()
     config = RuntimeConfig(
@@ -298,6 +302,10 @@ def _url_host(host: str) -> str:
 def _fail(message: str) -> int:
     print(f"phonefarm: {message}", file=sys.stderr)
     return 1
+
+
+def _is_port(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 0 < int(text) < 65536
 
 
 def _timezone(text: str) -> zoneinfo.ZoneInfo:

@@ -1,5 +1,9 @@
 """`serve --token`, `--disable-api`, `--max-body`, and the refusal to listen openly."""
 
+import os
+import subprocess
+import sys
+
 import httpx
 import pytest
 from server_process import ServerProcess
@@ -78,3 +82,26 @@ def test_disable_api_answers_like_the_starter_plan(tmp_path, servers):
     assert metrics.status_code == 200 and "phonefarm_tasks" in metrics.text
     no_token = httpx.get(f"{server.base_url}/health")
     assert no_token.status_code == 401
+
+
+def test_a_bad_adb_server_port_is_one_clear_line(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "phonefarm.tools.cli",
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={**os.environ, "ANDROID_ADB_SERVER_PORT": "abc"},
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "phonefarm: ANDROID_ADB_SERVER_PORT='abc' is not a port (1-65535)\n"
+    )
