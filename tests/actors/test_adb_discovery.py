@@ -22,19 +22,6 @@ from phonefarm.core.task import TaskStatus
 
 
 @pytest.fixture
-def clock():
-    # The runtime below commits on the event loop (see actors/writer.py).
-    return trio.testing.MockClock(autojump_threshold=0)
-
-
-@pytest.fixture
-def material(tmp_path):
-    path = tmp_path / "clip.mp4"
-    path.write_bytes(b"video")
-    return path
-
-
-@pytest.fixture
 async def runtime(tmp_path, clock):
     async with open_runtime(
         RuntimeConfig(data_dir=tmp_path / "data"),

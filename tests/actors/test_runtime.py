@@ -17,22 +17,6 @@ from phonefarm.core.store import Store
 from phonefarm.core.task import TaskStatus, created
 
 
-@pytest.fixture
-def clock():
-    # Every test names this fixture itself: pytest-trio runs a test on a
-    # clock only when the test function takes it directly. The runtimes
-    # here commit on the event loop (commit_in_thread=False), so autojump
-    # never mistakes an fsync in a worker thread for idleness.
-    return trio.testing.MockClock(autojump_threshold=0)
-
-
-@pytest.fixture
-def material(tmp_path):
-    path = tmp_path / "clip.mp4"
-    path.write_bytes(b"video")
-    return path
-
-
 def phones(*serials, **options):
     return [SimulatedPhone(s, seed=n, **options) for n, s in enumerate(serials)]
 
